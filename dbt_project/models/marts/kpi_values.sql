@@ -1,0 +1,56 @@
+{#
+  The KPI mart (MART.md published.kpi_values, less publication_id): every KPI, grain, period and
+  region, with completeness, the same period a year earlier (同比) and the target where one applies.
+#}
+with observations as (
+    select * from {{ ref('int_kpi_observations') }}
+),
+
+catalogue as (
+    select kpi_code, unit, source from {{ ref('kpi_catalogue') }}
+),
+
+with_coverage as (
+    select
+        o.kpi_code, o.grain, o.period, o.region_code, o.value, k.unit,
+        c.months_covered,
+        c.months_covered = c.months_expected as is_complete
+    from observations as o
+    join catalogue as k using (kpi_code)
+    join {{ ref('int_source_coverage') }} as c
+        on c.source = k.source and c.grain = o.grain and c.period = o.period
+),
+
+with_previous as (
+    select
+        cur.*,
+        prev.value as prev_value,
+        case when prev.value <> 0 then (cur.value / prev.value - 1) * 100 end as yoy_growth_pct
+    from with_coverage as cur
+    left join with_coverage as prev
+        on prev.kpi_code = cur.kpi_code and prev.grain = cur.grain and prev.region_code = cur.region_code
+        and prev.period = {{ period_year_before('cur.period') }}
+)
+
+select
+    v.kpi_code,
+    v.grain,
+    v.period,
+    v.region_code,
+    v.value,
+    v.unit,
+    v.is_complete,
+    v.months_covered,
+    v.prev_value,
+    v.yoy_growth_pct,
+    t.target_value,
+    {# an incomplete year never looks finished: no attainment, no verdict #}
+    case when v.is_complete and t.target_value is not null and v.value <> 0 then
+        case when t.comparator = '<=' then t.target_value / v.value * 100 else v.value / t.target_value * 100 end
+    end as attainment_pct,
+    case when v.is_complete and t.target_value is not null then
+        case when t.comparator = '<=' then v.value <= t.target_value else v.value >= t.target_value end
+    end as target_met
+from with_previous as v
+left join {{ ref('int_kpi_targets') }} as t
+    on v.grain = 'year' and v.region_code = '330200' and t.kpi_code = v.kpi_code and t.year = v.period

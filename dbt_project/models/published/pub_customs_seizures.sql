@@ -1,0 +1,4 @@
+select seizure_no, seizure_date, direction, channel, right_type, goods_category, quantity, value_yuan,
+       campaign, disposition, is_released,
+       '{{ var("publication_id") }}'::text as publication_id
+from {{ ref('fct_customs_seizures') }}

@@ -1,0 +1,7 @@
+{# Rows whose combination of `columns` is not unique (a relation-level key test). #}
+{% test unique_combination(model, columns) %}
+select {{ columns | join(', ') }}, count(*) as n
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+{% endtest %}

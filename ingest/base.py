@@ -1,0 +1,99 @@
+"""The small interface every agency connector implements, and the values that cross it.
+
+A connector knows its feed: how to ask for one month (``fetch``), how to read what came back
+(``parse``) and what its raw table looks like (``columns``). Everything else — HTTP retries,
+archiving every payload, COPY loading, quarantine, idempotency — is shared (``ingest.runner``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol
+
+from ingest.http import FeedClient
+
+
+class FeedError(RuntimeError):
+    """A payload or a response the contract does not allow: fails the task, names where."""
+
+    def __init__(self, source: str, period: str, url: str, message: str):
+        self.source, self.period, self.url = source, period, url
+        super().__init__(f"{source} {period}: {message} ({url})")
+
+
+class RowError(ValueError):
+    """A row that breaks the contract; ``reason`` is the quarantine reason (e.g. ``unknown_region``)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    pg_type: str
+    doc: str = ""
+
+
+@dataclass
+class Payload:
+    """One response body as received (a page, a file, a document), with its fetch metadata."""
+
+    url: str  # credentials never appear here (see FeedClient.public_url)
+    body: bytes
+    http_status: int
+    page: int = 1
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+
+@dataclass
+class Rejected:
+    """A bad row: kept in quarantine with where it came from and why."""
+
+    page: int
+    row: int
+    reason: str
+    record: dict[str, Any]
+
+
+@dataclass
+class Parsed:
+    """What a month's payloads hold: good rows for raw, bad rows for quarantine, side facts."""
+
+    rows: list[tuple] = field(default_factory=list)  # each: (page, row, *columns)
+    rejected: list[Rejected] = field(default_factory=list)
+    extras: dict[str, list[tuple]] = field(default_factory=dict)  # other raw tables of the source
+
+
+@dataclass
+class Fetched:
+    """The outcome of asking for a month: payloads, or 'not published yet', or 'unchanged'."""
+
+    payloads: list[Payload] = field(default_factory=list)
+    not_published: bool = False
+    unchanged: bool = False  # the agency answered 304 to our If-None-Match
+
+
+class Source(Protocol):
+    name: str
+    conn_id: str
+    raw_table: str
+    columns: tuple[Column, ...]
+    # other raw tables the source fills: name -> columns (e.g. the customs 合计 row)
+    extra_tables: dict[str, tuple[Column, ...]]
+
+    def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched: ...
+
+    def parse(self, payloads: list[Payload], period: str) -> Parsed: ...
+
+
+def rows_with_position(page: int, rows: Iterable[tuple]) -> list[tuple]:
+    return [(page, i, *r) for i, r in enumerate(rows, start=1)]

@@ -1,0 +1,205 @@
+"""The raw layer, written once for every feed: payload archive, loads, COPY, quarantine.
+
+Nothing received is ever lost or overwritten:
+- ``raw.payloads`` holds every distinct body received (content-addressed by SHA-256);
+- ``raw.fetches`` logs every fetch (URL without credentials, ETag, status, run id);
+- ``raw.loads`` is one row per distinct content of a source-month; its rows in the source's raw
+  table carry ``load_id`` and their position (page, row) in the payload;
+- ``raw.source_months`` says, per source and month, whether it is published and which load is
+  current (a re-issue makes a new load current; the old one stays).
+A month loads in one transaction: a task killed mid-load leaves nothing of it behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Iterable
+
+import psycopg
+from psycopg import sql
+
+from ingest.base import Column, Parsed, Payload
+
+POSITION_COLUMNS = (Column("load_id", "bigint not null"), Column("source_page", "int not null"),
+                    Column("source_row", "int not null"))
+
+CORE_DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS quarantine;
+CREATE TABLE IF NOT EXISTS raw.payloads (
+    sha256      text PRIMARY KEY,
+    bytes       int NOT NULL,
+    body        bytea NOT NULL,
+    first_seen  timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS raw.fetches (
+    fetch_id      bigserial PRIMARY KEY,
+    source        text NOT NULL,
+    period        text NOT NULL,
+    url           text NOT NULL,
+    page          int NOT NULL,
+    http_status   int NOT NULL,
+    etag          text,
+    last_modified text,
+    content_type  text,
+    sha256        text NOT NULL REFERENCES raw.payloads,
+    run_id        text,
+    fetched_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS raw.loads (
+    load_id          bigserial PRIMARY KEY,
+    source           text NOT NULL,
+    period           text NOT NULL,
+    content_sha256   text NOT NULL,
+    payload_sha256s  text[] NOT NULL,
+    run_id           text,
+    rows_loaded      int NOT NULL,
+    rows_quarantined int NOT NULL,
+    loaded_at        timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (source, period, content_sha256)
+);
+CREATE TABLE IF NOT EXISTS raw.source_months (
+    source          text NOT NULL,
+    period          text NOT NULL,
+    status          text NOT NULL CHECK (status IN ('available', 'not_published')),
+    current_load_id bigint REFERENCES raw.loads,
+    etag            text,
+    last_modified   text,
+    checked_at      timestamptz NOT NULL DEFAULT now(),
+    run_id          text,
+    PRIMARY KEY (source, period)
+);
+CREATE TABLE IF NOT EXISTS quarantine.rows (
+    quarantine_id   bigserial PRIMARY KEY,
+    load_id         bigint NOT NULL REFERENCES raw.loads,
+    source          text NOT NULL,
+    period          text NOT NULL,
+    payload_sha256  text NOT NULL,
+    source_page     int NOT NULL,
+    source_row      int NOT NULL,
+    reason          text NOT NULL,
+    record          jsonb NOT NULL,
+    quarantined_at  timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+def table_ddl(table: str, columns: Iterable[Column]) -> str:
+    cols = ",\n    ".join(f"{c.name} {c.pg_type}" for c in (*POSITION_COLUMNS, *columns))
+    schema, name = table.split(".")
+    return (f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols}\n);\n"
+            f"CREATE INDEX IF NOT EXISTS {name}_load_idx ON {table} (load_id);\n")
+
+
+def ensure_raw_tables(conn: psycopg.Connection, sources) -> None:
+    """Create the shared raw tables and each source's own (idempotent)."""
+    conn.execute(CORE_DDL)
+    for source in sources:
+        conn.execute(table_ddl(source.raw_table, source.columns))
+        for table, columns in source.extra_tables.items():
+            conn.execute(table_ddl(table, columns))
+        for table, columns in ((source.raw_table, source.columns), *source.extra_tables.items()):
+            for column in columns:
+                if column.doc:  # the contract's own field name, visible to anyone browsing raw
+                    conn.execute(sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(
+                        sql.Identifier(*table.split(".")), sql.Identifier(column.name), sql.Literal(column.doc)))
+
+
+def content_hash(payloads: list[Payload]) -> str:
+    digest = hashlib.sha256()
+    for p in payloads:
+        digest.update(p.sha256.encode())
+    return digest.hexdigest()
+
+
+class Store:
+    """Raw-layer writes for one source, over one warehouse connection."""
+
+    def __init__(self, conn: psycopg.Connection, source):
+        self.conn = conn
+        self.source = source
+
+    # --- month state --------------------------------------------------------------------
+    def month_state(self, period: str) -> dict | None:
+        row = self.conn.execute(
+            "SELECT status, current_load_id, etag FROM raw.source_months WHERE source = %s AND period = %s",
+            (self.source.name, period)).fetchone()
+        return None if row is None else {"status": row[0], "current_load_id": row[1], "etag": row[2]}
+
+    def mark_checked(self, period: str, run_id: str | None, *, not_published: bool = False) -> None:
+        with self.conn.transaction():
+            if not_published:  # never downgrade a month we hold data for
+                self.conn.execute(
+                    """INSERT INTO raw.source_months (source, period, status, run_id)
+                       VALUES (%s, %s, 'not_published', %s)
+                       ON CONFLICT (source, period) DO UPDATE SET checked_at = now(), run_id = EXCLUDED.run_id""",
+                    (self.source.name, period, run_id))
+            else:
+                self.conn.execute(
+                    "UPDATE raw.source_months SET checked_at = now(), run_id = %s WHERE source = %s AND period = %s",
+                    (run_id, self.source.name, period))
+
+    # --- archive ------------------------------------------------------------------------
+    def archive(self, period: str, payloads: list[Payload], run_id: str | None) -> None:
+        """Keep every payload received, committed before anything parses it."""
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            for p in payloads:
+                cur.execute(
+                    "INSERT INTO raw.payloads (sha256, bytes, body) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                    (p.sha256, len(p.body), p.body))
+                cur.execute(
+                    """INSERT INTO raw.fetches (source, period, url, page, http_status, etag, last_modified,
+                                                content_type, sha256, run_id)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                    (self.source.name, period, p.url, p.page, p.http_status, p.etag, p.last_modified,
+                     p.content_type, p.sha256, run_id))
+
+    def existing_load(self, period: str, content_sha256: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT load_id FROM raw.loads WHERE source = %s AND period = %s AND content_sha256 = %s",
+            (self.source.name, period, content_sha256)).fetchone()
+        return row[0] if row else None
+
+    # --- load ---------------------------------------------------------------------------
+    def load(self, period: str, payloads: list[Payload], parsed: Parsed, run_id: str | None) -> int:
+        """One transaction: the load row, its raw rows (COPY), its quarantine rows, the month pointer."""
+        etag = payloads[-1].etag if payloads else None
+        with self.conn.transaction():
+            load_id = self.conn.execute(
+                """INSERT INTO raw.loads (source, period, content_sha256, payload_sha256s, run_id,
+                                          rows_loaded, rows_quarantined)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING load_id""",
+                (self.source.name, period, content_hash(payloads), [p.sha256 for p in payloads], run_id,
+                 len(parsed.rows), len(parsed.rejected))).fetchone()[0]
+            self._copy(self.source.raw_table, self.source.columns, load_id, parsed.rows)
+            for table, rows in parsed.extras.items():
+                self._copy(table, self.source.extra_tables[table], load_id, rows)
+            sha_by_page = {p.page: p.sha256 for p in payloads}
+            if parsed.rejected:
+                with self.conn.cursor().copy(
+                        "COPY quarantine.rows (load_id, source, period, payload_sha256, source_page, source_row,"
+                        " reason, record) FROM STDIN") as copy:
+                    for r in parsed.rejected:
+                        copy.write_row((load_id, self.source.name, period, sha_by_page.get(r.page, ""), r.page,
+                                        r.row, r.reason, json.dumps(r.record, ensure_ascii=False, default=str)))
+            self.point_to(period, load_id, etag, payloads[-1].last_modified if payloads else None, run_id)
+        return load_id
+
+    def point_to(self, period: str, load_id: int, etag: str | None, last_modified: str | None,
+                 run_id: str | None) -> None:
+        self.conn.execute(
+            """INSERT INTO raw.source_months (source, period, status, current_load_id, etag, last_modified, run_id)
+               VALUES (%s, %s, 'available', %s, %s, %s, %s)
+               ON CONFLICT (source, period) DO UPDATE SET status = 'available',
+                   current_load_id = EXCLUDED.current_load_id, etag = EXCLUDED.etag,
+                   last_modified = EXCLUDED.last_modified, checked_at = now(), run_id = EXCLUDED.run_id""",
+            (self.source.name, period, load_id, etag, last_modified, run_id))
+
+    def _copy(self, table: str, columns: tuple[Column, ...], load_id: int, rows: list[tuple]) -> None:
+        names = [c.name for c in (*POSITION_COLUMNS, *columns)]
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, names)))
+        with self.conn.cursor().copy(statement) as copy:
+            for row in rows:
+                copy.write_row((load_id, *row))

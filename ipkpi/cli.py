@@ -1,0 +1,239 @@
+"""`ipkpi` — the project's command line.
+
+    ipkpi setup                       start (and on first use, create) everything; run nothing
+    ipkpi run --from 2018-01 --to 2025-12
+                                      run/backfill the pipeline for a range through Airflow
+    ipkpi status                      per source and month: published / loaded / not published / missing
+    ipkpi dsn [--role bi_reader]      the warehouse DSN (the read-only one for BI tools)
+    ipkpi sandbox [--port N]          serve the agencies' sandbox feeds in the foreground
+    ipkpi stop                        stop every service the project started
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+
+from ipkpi.config import DEFAULT_FIRST_MONTH, DEFAULT_LAST_MONTH, Settings, redact_dsn
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def month_arg(value: str) -> str:
+    if not MONTH.match(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a month YYYY-MM")
+    return value
+
+
+def uses_sandbox() -> bool:
+    import os
+
+    from ipkpi.services import SOURCE_CONN_IDS
+
+    return any(not os.environ.get(f"AIRFLOW_CONN_{c.upper()}") for c in SOURCE_CONN_IDS)
+
+
+def cmd_setup(settings: Settings, start_airflow: bool = True) -> None:
+    from ipkpi import services
+    from ipkpi.warehouse import init_warehouse
+
+    services.ensure_postgres(settings)
+    init_warehouse(settings.warehouse_dsn, settings)
+    if uses_sandbox():
+        services.ensure_sandbox(settings)
+    services.ensure_airflow_db(settings)
+    if start_airflow:
+        services.ensure_airflow(settings)
+    services.log(f"ready — warehouse {redact_dsn(settings.warehouse_dsn)}; Airflow UI {settings.airflow_url}")
+
+
+def cmd_run(settings: Settings, first: str, last: str) -> int:
+    from ipkpi.airflow_client import AirflowClient
+    from ipkpi.pipeline import month_bounds
+    from ipkpi.publish import PUBLISHED
+
+    start, end = month_bounds(first, last)
+    cmd_setup(settings)
+    client = AirflowClient(settings)
+    client.wait_for_dag()
+    run_id = f"ipkpi__{first}__{last}__{time.strftime('%Y%m%dT%H%M%S')}"
+    client.trigger(run_id, start, end)
+    print(f"triggered {run_id} (data interval {start.isoformat()} … {end.isoformat()})", flush=True)
+    state = follow(client, run_id)
+    publication_id = client.xcom(run_id, "begin")
+    if state == "success":
+        print(f"published {first} … {last} as {publication_id} (schema {PUBLISHED})")
+        print_headlines(settings)
+        return 0
+    print(f"\nFAILED: run {run_id} ended {state}", file=sys.stderr)
+    for line in explain_failure(settings, client, run_id, publication_id):
+        print(f"  {line}", file=sys.stderr)
+    return 1
+
+
+def follow(client, run_id: str, poll: float = 2.0) -> str:
+    """Print task state changes until the run ends; return the run's final state."""
+    seen: dict[str, str] = {}
+    started = time.monotonic()
+    while True:
+        for ti in client.task_instances(run_id):
+            state = ti.get("state") or "none"
+            if seen.get(ti["task_id"]) != state:
+                seen[ti["task_id"]] = state
+                if state not in ("none", "scheduled", "queued"):
+                    print(f"  [{time.monotonic() - started:6.1f}s] {ti['task_id']:<20} {state}", flush=True)
+        run_state = client.run(run_id)["state"]
+        if run_state in ("success", "failed"):
+            return run_state
+        time.sleep(poll)
+
+
+def explain_failure(settings: Settings, client, run_id: str, publication_id: str | None) -> list[str]:
+    """The failing source, period and check, from the task errors and the publication log."""
+    lines = []
+    for ti in client.task_instances(run_id):
+        if ti.get("state") not in ("failed", "upstream_failed"):
+            continue
+        if ti["state"] == "upstream_failed":
+            lines.append(f"{ti['task_id']}: not run (an upstream step failed)")
+            continue
+        text = client.task_log(run_id, ti["task_id"], max(int(ti.get("try_number") or 1), 1))
+        errors = [ln for ln in text.splitlines()
+                  if re.search(r"(Error|Blocked|Exception)\b.*:", ln) and "Traceback" not in ln]
+        lines.append(f"{ti['task_id']}: " + (errors[-1].strip() if errors else "failed (see the Airflow UI)"))
+    if publication_id:
+        import psycopg
+
+        with psycopg.connect(settings.warehouse_dsn) as conn:
+            row = conn.execute("SELECT status, detail FROM audit.publication_log WHERE publication_id = %s",
+                               (publication_id,)).fetchone()
+        if row and row[0] == "blocked":
+            for check in row[1].get("gate", {}).get("failed", []):
+                if check["severity"] == "error":
+                    lines.append(f"blocking check: {check['suite']}: {check['check']} (observed {check['detail'].get('observed')})")
+    return lines
+
+
+def print_headlines(settings: Settings) -> None:
+    import psycopg
+
+    with psycopg.connect(settings.warehouse_dsn) as conn:
+        rows = conn.execute(
+            """SELECT v.period, c.name_zh, v.kpi_code, v.value, v.unit, v.yoy_growth_pct, v.is_complete
+               FROM published.kpi_values v JOIN published.kpi_catalogue c USING (kpi_code)
+               WHERE v.grain = 'year' AND v.region_code = '330200'
+                 AND v.period = (SELECT max(period) FROM published.kpi_values WHERE grain = 'year' AND is_complete)
+               ORDER BY c.category, v.kpi_code""").fetchall()
+        pub = conn.execute("SELECT publication_id, finished_at FROM published.publication_log "
+                           "WHERE status = 'published' ORDER BY finished_at DESC LIMIT 1").fetchone()
+    if rows:
+        print(f"\nHeadline KPIs, Ningbo (330200), {rows[0][0]}:")
+        for _, name, code, value, unit, growth, complete in rows:
+            growth_text = f"{growth:+.2f}%" if growth is not None else "—"
+            print(f"  {name:<16} {code:<34} {value:>18,.2f} {unit:<4} 同比 {growth_text}")
+    print(f"\npublication   {pub[0] if pub else '—'}")
+    print(f"warehouse     {redact_dsn(settings.warehouse_dsn)}   (full: ipkpi dsn; BI: ipkpi dsn --role bi_reader)")
+    print(f"Airflow UI    {settings.airflow_url}   (user ipkpi, password in {settings.airflow_home}/passwords.json)")
+    print("status        ipkpi status")
+
+
+def cmd_status(settings: Settings) -> None:
+    import psycopg
+
+    with psycopg.connect(settings.warehouse_dsn) as conn:
+        held = {(s, p): st for s, p, st in conn.execute("SELECT source, period, status FROM raw.source_months")}
+        published = set()
+        if conn.execute("SELECT to_regclass('published.source_months')").fetchone()[0]:
+            published = {(s, p) for s, p in conn.execute(
+                "SELECT source, period FROM published.source_months WHERE is_available")}
+    if not held:
+        print("nothing loaded yet: ipkpi run --from YYYY-MM --to YYYY-MM")
+        return
+    sources = sorted({s for s, _ in held})
+    years = sorted({p[:4] for _, p in held})
+    print("P published · L loaded, not yet published · - agency has not published it · . never fetched")
+    print(f"{'source':<16}" + " ".join(f"{y:<12}" for y in years))
+    for source in sources:
+        cells = []
+        for year in years:
+            marks = ""
+            for month in range(1, 13):
+                key = (source, f"{year}-{month:02d}")
+                if key in published:
+                    marks += "P"
+                elif held.get(key) == "available":
+                    marks += "L"
+                elif held.get(key) == "not_published":
+                    marks += "-"
+                else:
+                    marks += "."
+            cells.append(marks)
+        print(f"{source:<16}" + " ".join(cells))
+
+
+def cmd_dsn(settings: Settings, role: str | None) -> None:
+    if role in (None, "owner"):
+        print(settings.warehouse_dsn)
+    elif role == "bi_reader":
+        from ipkpi.warehouse import bi_reader_dsn
+
+        print(bi_reader_dsn(settings))
+    else:
+        raise SystemExit(f"unknown role {role!r}: owner or bi_reader")
+
+
+def cmd_sandbox(settings: Settings, port: int | None, extra: list[str]) -> None:
+    import os
+
+    from ipkpi.services import write_sandbox_credentials
+
+    credentials = write_sandbox_credentials(settings)
+    argv = [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port or settings.sandbox_port),
+            "--credentials-file", str(credentials), *extra]
+    os.execv(sys.executable, argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ipkpi", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="create/start the services; run nothing")
+    run = sub.add_parser("run", help="run or backfill the pipeline for a range of months")
+    run.add_argument("--from", dest="first", type=month_arg, default=DEFAULT_FIRST_MONTH)
+    run.add_argument("--to", dest="last", type=month_arg, default=DEFAULT_LAST_MONTH)
+    sub.add_parser("status", help="per source and month: published / loaded / missing")
+    dsn = sub.add_parser("dsn", help="print the warehouse DSN")
+    dsn.add_argument("--role", choices=["owner", "bi_reader"])
+    sandbox = sub.add_parser("sandbox", help="serve the agency sandbox in the foreground")
+    sandbox.add_argument("--port", type=int)
+    sub.add_parser("stop", help="stop every service the project started")
+    sub.add_parser("headlines", help="print the headline KPIs of the current publication")
+    args, extra = parser.parse_known_args(argv)
+    settings = Settings.from_env()
+
+    if args.command == "setup":
+        cmd_setup(settings)
+    elif args.command == "run":
+        return cmd_run(settings, args.first, args.last)
+    elif args.command == "status":
+        cmd_status(settings)
+    elif args.command == "dsn":
+        cmd_dsn(settings, args.role)
+    elif args.command == "sandbox":
+        cmd_sandbox(settings, args.port, extra)
+    elif args.command == "stop":
+        from ipkpi.services import stop_all
+
+        stopped = stop_all(settings)
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    elif args.command == "headlines":
+        print_headlines(settings)
+    if extra and args.command != "sandbox":
+        parser.error(f"unrecognised arguments: {' '.join(extra)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Where everything is: paths, ports, the warehouse DSN and the project's generated secrets.
+
+Configuration comes from the environment (documented in README.md); nothing secret is in the
+code or the repo. Secrets the embedded set-up needs (database passwords, Airflow's keys, the
+sandbox's credentials) are generated once into ``$IPKPI_HOME/secrets.json`` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEZONE = "Asia/Shanghai"
+DEFAULT_FIRST_MONTH = "2018-01"
+DEFAULT_LAST_MONTH = "2025-12"
+
+# Schemas of the warehouse, in data-flow order. `published` is what BI tools read.
+SCHEMAS = ("raw", "quarantine", "staging", "intermediate", "marts", "audit", "published")
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN with its password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process of the project needs to know about its surroundings."""
+
+    home: Path
+    pg_port: int
+    airflow_port: int
+    sandbox_port: int
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            home=Path(os.environ.get("IPKPI_HOME", ROOT / "var")).resolve(),
+            pg_port=_env_int("IPKPI_PG_PORT", 55432),
+            airflow_port=_env_int("IPKPI_AIRFLOW_PORT", 28080),
+            sandbox_port=_env_int("IPKPI_SANDBOX_PORT", 28801),
+        )
+
+    # --- paths -------------------------------------------------------------------------
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.home / "secrets.json"
+
+    @property
+    def sandbox_credentials_file(self) -> Path:
+        return self.home / "sandbox-credentials.json"
+
+    # --- secrets -------------------------------------------------------------------------
+    @cached_property
+    def secrets(self) -> dict:
+        return load_or_create_secrets(self.secrets_file)
+
+    # --- warehouse -----------------------------------------------------------------------
+    @property
+    def embedded_warehouse(self) -> bool:
+        return not os.environ.get("IPKPI_WAREHOUSE_DSN")
+
+    def embedded_dsn(self, database: str, user: str) -> str:
+        password = quote(self.secrets["pg"][user], safe="")
+        return f"postgresql://{user}:{password}@127.0.0.1:{self.pg_port}/{database}"
+
+    @property
+    def warehouse_dsn(self) -> str:
+        return os.environ.get("IPKPI_WAREHOUSE_DSN") or self.embedded_dsn("ipkpi", "ipkpi_owner")
+
+    @property
+    def airflow_db_url(self) -> str:
+        return self.embedded_dsn("airflow", "airflow").replace("postgresql://", "postgresql+psycopg2://", 1)
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://127.0.0.1:{self.airflow_port}"
+
+
+def load_or_create_secrets(path: Path) -> dict:
+    """Read the generated secrets, creating any that are missing (idempotent)."""
+    data = json.loads(path.read_text()) if path.exists() else {}
+    token = lambda: secrets.token_urlsafe(24)  # noqa: E731 - tiny local factory
+    changed = False
+    for key, factory in (
+        ("pg", lambda: {u: token() for u in ("postgres", "airflow", "ipkpi_owner", "bi_reader")}),
+        ("sandbox", lambda: {s: token() for s in ("court", "customs", "police", "amr", "finance")}),
+        ("airflow_fernet_key", _fernet_key),
+        ("airflow_jwt_secret", token),
+        ("airflow_api_secret", token),
+        ("airflow_admin_password", token),
+    ):
+        if key not in data:
+            data[key] = factory()
+            changed = True
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return data
+
+
+def _fernet_key() -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()

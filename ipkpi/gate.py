@@ -1,0 +1,130 @@
+"""The quality gate: Great Expectations suites, versioned in ``expectations/suites/``, run against
+the publication candidate in the warehouse. A failed ``error`` expectation blocks publication;
+a failed ``warning`` is recorded and shown but does not block.
+
+Suite files are JSON: ``{"name", "schema", "table", "expectations": [{"type", "kwargs",
+"severity": "error"|"warning", "meta"}]}``. ``schema`` may be ``{candidate}`` (the schema dbt built
+the candidate into). The GX context is a file context under ``$IPKPI_HOME/gx`` (runtime state,
+Data Docs), rebuilt from the versioned suites on every run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ipkpi.config import ROOT
+
+SUITES_DIR = ROOT / "expectations" / "suites"
+SEVERITY_TO_GX = {"error": "critical", "warning": "warning"}
+
+
+@dataclass
+class CheckResult:
+    suite: str
+    check: str
+    severity: str
+    success: bool
+    table: str
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "error" and not self.success
+
+    def describe(self) -> str:
+        observed = self.detail.get("observed")
+        return f"[{self.severity}] {self.suite}: {self.check} on {self.table}" + (
+            f" (observed {observed})" if observed is not None else "")
+
+
+@dataclass
+class GateResult:
+    checks: list[CheckResult]
+    data_docs: str | None = None
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.success]
+
+    @property
+    def blocking(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.blocking]
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking
+
+    def summary(self) -> dict:
+        suites = sorted({c.suite for c in self.checks})
+        return {
+            "data_docs": self.data_docs,
+            "suites": {s: all(c.success or c.severity != "error" for c in self.checks if c.suite == s) for s in suites},
+            "failed": [c.__dict__ for c in self.failed],
+        }
+
+
+def load_suites(directory: Path = SUITES_DIR) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    return dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> GateResult:
+    """Validate every suite; build Data Docs; return every check's outcome."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    # The connection string stays in the environment: GX writes only "${IPKPI_GX_DSN}" to disk.
+    os.environ["IPKPI_GX_DSN"] = sqlalchemy_url(dsn)
+    context = gx.get_context(mode="file", project_root_dir=str(home / "gx"))
+    source = context.data_sources.add_or_update_postgres(name="warehouse", connection_string="${IPKPI_GX_DSN}")
+
+    definitions = []
+    for spec in load_suites():
+        schema = spec["schema"].format(candidate=candidate_schema)
+        asset_name = f"{schema}.{spec['table']}"
+        try:
+            asset = source.get_asset(asset_name)
+        except LookupError:
+            asset = source.add_table_asset(name=asset_name, table_name=spec["table"], schema_name=schema)
+        batch = next((b for b in asset.batch_definitions if b.name == "whole_table"), None) \
+            or asset.add_batch_definition_whole_table("whole_table")
+        suite = gx.ExpectationSuite(name=spec["name"])
+        for e in spec["expectations"]:
+            expectation = gx.expectations.registry.get_expectation_impl(e["type"])(
+                **e["kwargs"], severity=SEVERITY_TO_GX[e["severity"]], meta={**e.get("meta", {}), "severity": e["severity"]})
+            suite.add_expectation(expectation)
+        suite = context.suites.add_or_update(suite)
+        definitions.append(context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite)))
+
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name="publication_gate", validation_definitions=definitions,
+        actions=[UpdateDataDocsAction(name="data_docs")], result_format={"result_format": "SUMMARY"}))
+    outcome = checkpoint.run(run_id=gx.RunIdentifier(run_name=run_name))
+
+    checks = []
+    for validation in outcome.run_results.values():
+        suite_name = validation.suite_name
+        table = validation.meta.get("active_batch_definition", {}).get("data_asset_name", "")
+        for r in validation.results:
+            cfg = r.expectation_config
+            observed = (r.result or {}).get("observed_value", (r.result or {}).get("unexpected_count"))
+            checks.append(CheckResult(
+                suite=suite_name, check=_describe(cfg), severity=cfg.meta.get("severity", "error"),
+                success=bool(r.success), table=str(table),
+                detail={"observed": observed, "partial_unexpected": (r.result or {}).get("partial_unexpected_list")}))
+    docs = context.get_docs_sites_urls()
+    return GateResult(checks, data_docs=docs[0]["site_url"] if docs else None)
+
+
+def _describe(cfg) -> str:
+    kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id", "result_format")}
+    args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+    return f"{cfg.type}({args})"

@@ -1,0 +1,53 @@
+"""Run dbt against the warehouse (the transform step), as a subprocess with credentials in env."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from ipkpi.config import ROOT
+
+DBT_PROJECT = ROOT / "dbt_project"
+
+
+class TransformError(RuntimeError):
+    pass
+
+
+def dbt_env(dsn: str, home: Path) -> dict[str, str]:
+    """The profile's IPKPI_DBT_* variables, from the warehouse DSN (never on a command line)."""
+    parts = urlsplit(dsn)
+    env = dict(os.environ)
+    env.update({
+        "IPKPI_DBT_HOST": parts.hostname or "127.0.0.1",
+        "IPKPI_DBT_PORT": str(parts.port or 5432),
+        "IPKPI_DBT_USER": unquote(parts.username or ""),
+        "IPKPI_DBT_PASSWORD": unquote(parts.password or ""),
+        "IPKPI_DBT_DBNAME": parts.path.lstrip("/") or "postgres",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_LOG_PATH": str(home / "dbt" / "logs"),
+        "DBT_TARGET_PATH": str(home / "dbt" / "target"),
+    })
+    return env
+
+
+def run_dbt(args: list[str], dsn: str, home: Path, publication_id: str | None = None) -> str:
+    """Run ``dbt <args>``; raise with dbt's own summary of what failed."""
+    command = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", str(DBT_PROJECT),
+               "--profiles-dir", str(DBT_PROJECT)]
+    if publication_id:
+        command += ["--vars", f'{{"publication_id": "{publication_id}"}}']
+    result = subprocess.run(command, env=dbt_env(dsn, home), cwd=DBT_PROJECT, capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        failures = [line for line in output.splitlines() if "ERROR" in line or "FAIL" in line or "Error" in line]
+        raise TransformError(f"dbt {' '.join(args)} failed:\n" + "\n".join(failures[-30:] or output.splitlines()[-30:]))
+    return output
+
+
+def build(dsn: str, home: Path, publication_id: str) -> str:
+    """Seeds, models and dbt tests; the publication candidate is built into `publish_candidate`."""
+    return run_dbt(["build"], dsn, home, publication_id)

@@ -1,0 +1,83 @@
+"""Initialise the warehouse: schemas, roles, grants, raw and audit tables (idempotent).
+
+Works on the embedded cluster and on any existing, empty Postgres database named by
+``IPKPI_WAREHOUSE_DSN`` whose user may create schemas and roles.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from ingest.registry import SOURCES, source_module
+from ingest.store import ensure_raw_tables
+from ipkpi.config import SCHEMAS, Settings
+
+# role -> what it is for. LOGIN only for the BI role: the pipeline's own steps run as the DSN's user.
+ROLES = {
+    "ipkpi_loader": "writes raw and quarantine (ingestion)",
+    "ipkpi_transformer": "reads raw, builds staging/intermediate/marts (dbt)",
+    "bi_reader": "BI tools and the white paper: SELECT on published only",
+}
+
+AUDIT_DDL = """
+CREATE TABLE IF NOT EXISTS audit.publication_log (
+    publication_id  text PRIMARY KEY,
+    started_at      timestamptz NOT NULL,
+    finished_at     timestamptz,
+    status          text NOT NULL CHECK (status IN ('running', 'published', 'blocked', 'failed')),
+    periods         text,
+    checks_run      int,
+    checks_failed   int,
+    detail          jsonb NOT NULL DEFAULT '{}'::jsonb
+);
+"""
+
+GRANTS = """
+GRANT USAGE ON SCHEMA raw, quarantine TO ipkpi_loader;
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA raw, quarantine TO ipkpi_loader;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA raw, quarantine TO ipkpi_loader;
+GRANT USAGE ON SCHEMA raw, quarantine TO ipkpi_transformer;
+GRANT SELECT ON ALL TABLES IN SCHEMA raw, quarantine TO ipkpi_transformer;
+GRANT USAGE, CREATE ON SCHEMA staging, intermediate, marts TO ipkpi_transformer;
+REVOKE ALL ON SCHEMA raw, quarantine, staging, intermediate, marts, audit FROM bi_reader;
+"""
+
+
+def init_warehouse(dsn: str, settings: Settings) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for schema in SCHEMAS:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        for role, purpose in ROLES.items():
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            if role == "bi_reader":
+                verb = "ALTER" if exists else "CREATE"
+                conn.execute(sql.SQL("{} ROLE bi_reader WITH LOGIN PASSWORD {}").format(
+                    sql.SQL(verb), sql.Literal(settings.secrets["pg"]["bi_reader"])))
+            elif not exists:
+                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(role), sql.Literal(purpose)))
+        ensure_raw_tables(conn, [source_module(name).SOURCE for name in SOURCES])
+        conn.execute(AUDIT_DDL)
+        conn.execute(GRANTS)
+        if not conn.execute("SELECT to_regclass('published.publication_log')").fetchone()[0]:
+            from ipkpi.publish import LOG_VIEW
+
+            conn.execute(LOG_VIEW.format(schema="published"))
+        grant_published(conn, "published")
+
+
+def grant_published(conn: psycopg.Connection, schema: str) -> None:
+    """What BI may see: SELECT on the published schema (re-applied to every new publication)."""
+    ident = sql.Identifier(schema)
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO bi_reader").format(ident))
+    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO bi_reader").format(ident))
+
+
+def bi_reader_dsn(settings: Settings) -> str:
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(settings.warehouse_dsn)
+    password = quote(settings.secrets["pg"]["bi_reader"], safe="")
+    netloc = f"bi_reader:{password}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# System packages the project needs, installed only when missing (Debian/Ubuntu, apt-get).
+# - PostgreSQL server binaries for the embedded warehouse and Airflow's metadata database.
+set -euo pipefail
+
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+echo "[ipkpi] installing system packages: ${need[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
