@@ -1,12 +1,14 @@
 """`ipkpi` — the project's command line.
 
     ipkpi setup                       start (and on first use, create) everything; run nothing
+    ipkpi init                        initialise the warehouse only (an existing IPKPI_WAREHOUSE_DSN)
     ipkpi run --from 2018-01 --to 2025-12
                                       run/backfill the pipeline for a range through Airflow
     ipkpi status                      per source and month: published / loaded / not published / missing
     ipkpi dsn [--role bi_reader]      the warehouse DSN (the read-only one for BI tools)
     ipkpi sandbox [--port N]          serve the agencies' sandbox feeds in the foreground
     ipkpi stop                        stop every service the project started
+    ipkpi airflow ARGS…               the airflow CLI with the project's environment
 """
 
 from __future__ import annotations
@@ -200,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ipkpi", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="create/start the services; run nothing")
+    sub.add_parser("init", help="initialise the warehouse only (schemas, roles, grants, raw tables)")
     run = sub.add_parser("run", help="run or backfill the pipeline for a range of months")
     run.add_argument("--from", dest="first", type=month_arg, default=DEFAULT_FIRST_MONTH)
     run.add_argument("--to", dest="last", type=month_arg, default=DEFAULT_LAST_MONTH)
@@ -210,11 +213,17 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--port", type=int)
     sub.add_parser("stop", help="stop every service the project started")
     sub.add_parser("headlines", help="print the headline KPIs of the current publication")
+    sub.add_parser("airflow", help="run the `airflow` CLI with the project's environment (e.g. backfill create)")
     args, extra = parser.parse_known_args(argv)
     settings = Settings.from_env()
 
     if args.command == "setup":
         cmd_setup(settings)
+    elif args.command == "init":
+        from ipkpi.warehouse import init_warehouse
+
+        init_warehouse(settings.warehouse_dsn, settings)
+        print(f"initialised {redact_dsn(settings.warehouse_dsn)}")
     elif args.command == "run":
         return cmd_run(settings, args.first, args.last)
     elif args.command == "status":
@@ -230,7 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
     elif args.command == "headlines":
         print_headlines(settings)
-    if extra and args.command != "sandbox":
+    elif args.command == "airflow":
+        import os
+
+        from ipkpi.services import airflow_bin, airflow_env
+
+        os.execve(airflow_bin(), [airflow_bin(), *extra], airflow_env(settings))
+    if extra and args.command not in ("sandbox", "airflow"):
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     return 0
 

@@ -39,7 +39,8 @@ def month_bounds(first: str, last: str) -> tuple[datetime, datetime]:
 
 
 def ingest(source: str, months: list[str], run_id: str | None, endpoint=None) -> dict:
-    from ingest.http import Endpoint
+    from ingest.base import FeedError
+    from ingest.http import AuthError, Endpoint
     from ingest.registry import SOURCES
     from ingest.runner import ingest_months
 
@@ -50,7 +51,13 @@ def ingest(source: str, months: list[str], run_id: str | None, endpoint=None) ->
         if i == n or i % 12 == 0:
             log.info("%s: %d/%d months (%s %s)", source, i, n, result.period, result.outcome)
 
-    report = ingest_months(source, months, settings.warehouse_dsn, endpoint, run_id, progress)
+    try:
+        report = ingest_months(source, months, settings.warehouse_dsn, endpoint, run_id, progress)
+    except (AuthError, FeedError) as exc:
+        # a wrong credential or a malformed payload does not heal by retrying: fail the task now
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from exc
     log.info(report.summary())
     return {"source": source, "summary": report.summary(),
             "not_published": [m.period for m in report.months if m.outcome == "not_published"]}
