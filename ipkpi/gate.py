@@ -82,7 +82,10 @@ def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> Gate
 
     # The connection string stays in the environment: GX writes only "${IPKPI_GX_DSN}" to disk.
     os.environ["IPKPI_GX_DSN"] = sqlalchemy_url(dsn)
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="file", project_root_dir=str(home / "gx"))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_or_update_postgres(name="warehouse", connection_string="${IPKPI_GX_DSN}")
 
     definitions = []

@@ -20,6 +20,8 @@ TEST_ENV = {
     "IPKPI_AIRFLOW_PORT": os.environ.get("IPKPI_TEST_AIRFLOW_PORT", "28180"),
     "IPKPI_SANDBOX_PORT": os.environ.get("IPKPI_TEST_SANDBOX_PORT", "28901"),
     "GX_ANALYTICS_ENABLED": "false",
+    "AIRFLOW_HOME": str(ROOT / "var" / "test" / "airflow"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
 }
 for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_IPKPI_") or k == "IPKPI_WAREHOUSE_DSN"]:
     del os.environ[key]  # the tests decide where data comes from and goes to
