@@ -13,7 +13,7 @@ import psycopg
 
 from ingest.base import FeedError
 from ingest.http import Endpoint, FeedClient
-from ingest.registry import source_module
+from ingest.registry import connector
 from ingest.store import Store, content_hash, ensure_raw_tables
 
 log = logging.getLogger("ipkpi.ingest")
@@ -47,7 +47,7 @@ class IngestReport:
 def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpoint,
                   run_id: str | None = None, progress=None) -> IngestReport:
     """Bring ``months`` of a source into the raw layer. Idempotent per month."""
-    source = source_module(source_name).SOURCE
+    source = connector(source_name)
     report = IngestReport(source.name)
     client = FeedClient(endpoint)
     try:

@@ -97,6 +97,10 @@ def ensure_raw_tables(conn: psycopg.Connection, sources) -> None:
     conn.execute(CORE_DDL)
     for source in sources:
         conn.execute(table_ddl(source.raw_table, source.columns))
+        if getattr(source, "version_key", None):  # change feeds: each version of a record once
+            name = source.raw_table.split(".")[1]
+            conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_version_key "
+                         f"ON {source.raw_table} ({', '.join(source.version_key)})")
         for table, columns in source.extra_tables.items():
             conn.execute(table_ddl(table, columns))
         for table, columns in ((source.raw_table, source.columns), *source.extra_tables.items()):
@@ -172,7 +176,10 @@ class Store:
                    VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING load_id""",
                 (self.source.name, period, content_hash(payloads), [p.sha256 for p in payloads], run_id,
                  len(parsed.rows), len(parsed.rejected))).fetchone()[0]
-            self._copy(self.source.raw_table, self.source.columns, load_id, parsed.rows)
+            loaded = self._copy(self.source.raw_table, self.source.columns, load_id, parsed.rows,
+                                version_key=getattr(self.source, "version_key", None))
+            if loaded != len(parsed.rows):
+                self.conn.execute("UPDATE raw.loads SET rows_loaded = %s WHERE load_id = %s", (loaded, load_id))
             for table, rows in parsed.extras.items():
                 self._copy(table, self.source.extra_tables[table], load_id, rows)
             sha_by_page = {p.page: p.sha256 for p in payloads}
@@ -196,10 +203,26 @@ class Store:
                    last_modified = EXCLUDED.last_modified, checked_at = now(), run_id = EXCLUDED.run_id""",
             (self.source.name, period, load_id, etag, last_modified, run_id))
 
-    def _copy(self, table: str, columns: tuple[Column, ...], load_id: int, rows: list[tuple]) -> None:
+    def _copy(self, table: str, columns: tuple[Column, ...], load_id: int, rows: list[tuple],
+              version_key: tuple[str, ...] | None = None) -> int:
+        """COPY rows in; with a version key, versions already held are skipped. Returns rows added."""
         names = [c.name for c in (*POSITION_COLUMNS, *columns)]
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, names)))
-        with self.conn.cursor().copy(statement) as copy:
-            for row in rows:
-                copy.write_row((load_id, *row))
+        column_list = sql.SQL(", ").join(map(sql.Identifier, names))
+        target = sql.Identifier(*table.split("."))
+        if version_key:
+            self.conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE {} INCLUDING DEFAULTS) "
+                                      "ON COMMIT DELETE ROWS").format(target))
+            copy_into = sql.Identifier("incoming")
+        else:
+            copy_into = target
+        with self.conn.cursor() as cur:
+            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(copy_into, column_list)) as copy:
+                for row in rows:
+                    copy.write_row((load_id, *row))
+            if not version_key:
+                return len(rows)
+            cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM incoming ON CONFLICT ({}) DO NOTHING").format(
+                target, column_list, column_list, sql.SQL(", ").join(map(sql.Identifier, version_key))))
+            added = cur.rowcount
+            cur.execute("DROP TABLE incoming")
+            return added

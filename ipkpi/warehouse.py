@@ -9,7 +9,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from ingest.registry import SOURCES, source_module
+from ingest.registry import SOURCES, connector
 from ingest.store import ensure_raw_tables
 from ipkpi.config import SCHEMAS, Settings
 
@@ -57,7 +57,7 @@ def init_warehouse(dsn: str, settings: Settings) -> None:
             elif not exists:
                 conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
             conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(role), sql.Literal(purpose)))
-        ensure_raw_tables(conn, [source_module(name).SOURCE for name in SOURCES])
+        ensure_raw_tables(conn, [connector(name) for name in SOURCES])
         conn.execute(AUDIT_DDL)
         conn.execute(GRANTS)
         if not conn.execute("SELECT to_regclass('published.publication_log')").fetchone()[0]:

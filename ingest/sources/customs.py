@@ -12,8 +12,10 @@ import datetime as dt
 import io
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from ingest import fields
 from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
-from ingest.http import FeedClient, public_url
+from ingest.files import fetch_file
+from ingest.http import FeedClient
 
 SHEET = "查获明细"
 UNIT_LINE = "填报单位：宁波海关　　计量单位：件、万元"
@@ -63,21 +65,8 @@ class Customs:
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
         year, month = period.split("-")
-        headers = {"X-Access-Key": client.endpoint.password or ""}
-        if etag:
-            headers["If-None-Match"] = etag
-        response = client.get(f"/reports/ipr-seizures/{year}/{month}.xlsx", headers=headers,
-                              what=f"customs {period}")
-        if response.status_code == 404:
-            return Fetched(not_published=True)
-        if response.status_code == 304:
-            return Fetched(unchanged=True)
-        if response.status_code != 200:
-            raise FeedError(self.name, period, public_url(response.url), f"unexpected HTTP {response.status_code}")
-        return Fetched([Payload(public_url(response.url), response.content, response.status_code,
-                                etag=response.headers.get("ETag"),
-                                last_modified=response.headers.get("Last-Modified"),
-                                content_type=response.headers.get("Content-Type"))])
+        return fetch_file(client, self.name, period, f"/reports/ipr-seizures/{year}/{month}.xlsx", etag=etag,
+                          headers={"X-Access-Key": client.endpoint.password or ""})
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
         from openpyxl import load_workbook
@@ -125,30 +114,18 @@ class Customs:
 
     @staticmethod
     def _row(r: dict, period: str) -> tuple:
-        seizure_no = _text(r["查扣编号"])
-        if not seizure_no:
-            raise RowError("missing_id")
-        date = r["查获日期"]
-        if isinstance(date, dt.datetime):
-            date = date.date()
-        if not isinstance(date, dt.date):
-            raise RowError("unparsable_date")
+        seizure_no = fields.required(r["查扣编号"], "查扣编号")
+        if not isinstance(r["查获日期"], (dt.date, dt.datetime)):  # the contract: an Excel date cell
+            raise RowError("unparsable_date:查获日期")
+        date = fields.date(r["查获日期"], "查获日期")
         if date.strftime("%Y-%m") != period:
-            raise RowError("date_outside_period")
-        for field, allowed in (("进出境", DIRECTIONS), ("渠道", CHANNELS), ("权利类型", RIGHT_TYPES),
-                               ("处置状态", DISPOSITIONS)):
-            if _text(r[field]) not in allowed:
-                raise RowError(f"invalid_enum:{field}")
-        campaign = _text(r["专项行动"]) or None
-        if campaign is not None and campaign not in CAMPAIGNS:
-            raise RowError("invalid_enum:专项行动")
-        quantity = r["数量（件）"]
-        if isinstance(quantity, float) and quantity.is_integer():
-            quantity = int(quantity)
-        if isinstance(quantity, bool) or not isinstance(quantity, int):
-            raise RowError("unparsable_number:数量（件）")
-        if quantity < 0:
-            raise RowError("negative_number:数量（件）")
+            raise RowError("date_outside_period:查获日期")
+        direction = fields.enum(r["进出境"], DIRECTIONS, "进出境")
+        channel = fields.enum(r["渠道"], CHANNELS, "渠道")
+        right_type = fields.enum(r["权利类型"], RIGHT_TYPES, "权利类型")
+        campaign = fields.enum(r["专项行动"], CAMPAIGNS, "专项行动", optional=True)
+        disposition = fields.enum(r["处置状态"], DISPOSITIONS, "处置状态")
+        quantity = fields.integer(r["数量（件）"], "数量（件）")
         try:
             value = wan_4(r["案值（万元）"])
         except InvalidOperation:
@@ -156,12 +133,8 @@ class Customs:
         if value < 0:
             raise RowError("negative_number:案值（万元）")
         seq = r["序号"] if isinstance(r["序号"], int) else None
-        return (seq, seizure_no, date, _text(r["进出境"]), _text(r["渠道"]), _text(r["权利类型"]),
-                _text(r["商品类别"]) or None, quantity, value, campaign, _text(r["处置状态"]))
-
-
-def _text(value) -> str:
-    return value.strip() if isinstance(value, str) else ("" if value is None else str(value))
+        return (seq, seizure_no, date, direction, channel, right_type, fields.text(r["商品类别"]) or None,
+                quantity, value, campaign, disposition)
 
 
 def _first(cells) -> str | None:

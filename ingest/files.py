@@ -1,0 +1,65 @@
+"""What the monthly *file* feeds share (customs XLSX, police and finance CSV): a conditional GET
+where 404 means "not published yet", and reading a CSV export whose rows go to raw or quarantine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Callable
+
+from ingest.base import FeedError, Fetched, Parsed, Payload, Rejected, RowError
+from ingest.http import FeedClient, public_url
+
+
+def fetch_file(client: FeedClient, source: str, period: str, path: str, *, etag: str | None,
+               headers: dict | None = None, params: dict | None = None, auth=None) -> Fetched:
+    headers = dict(headers or {})
+    if etag:
+        headers["If-None-Match"] = etag  # cheap re-check of a month we hold: 304 if not re-issued
+    response = client.get(path, params=params, headers=headers, auth=auth, what=f"{source} {period}")
+    if response.status_code == 404:
+        return Fetched(not_published=True)
+    if response.status_code == 304:
+        return Fetched(unchanged=True)
+    url = public_url(response.url)
+    if response.status_code != 200:
+        raise FeedError(source, period, url, f"unexpected HTTP {response.status_code}")
+    return Fetched([Payload(url, response.content, response.status_code, etag=response.headers.get("ETag"),
+                            last_modified=response.headers.get("Last-Modified"),
+                            content_type=response.headers.get("Content-Type"))])
+
+
+def parse_csv(payload: Payload, source: str, period: str, *, encoding: str, header: tuple[str, ...],
+              row: Callable[[dict], tuple]) -> Parsed:
+    """Decode strictly, check the header, turn each line into a raw row or a quarantine row.
+
+    A wrong encoding or a missing column fails the whole payload (named by source, period, URL);
+    a bad value fails only its row. Blank lines (e.g. at the end of the export) are skipped.
+    """
+    try:
+        content = payload.body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise FeedError(source, period, payload.url, f"not valid {encoding} at byte {exc.start}") from None
+    reader = csv.reader(io.StringIO(content, newline=""))
+    got = next(reader, None)
+    if got is None:
+        raise FeedError(source, period, payload.url, "empty file: no header row")
+    got = [h.strip().lstrip("\ufeff") for h in got]
+    missing = [h for h in header if h not in got]
+    if missing:
+        raise FeedError(source, period, payload.url, f"columns missing from the header: {missing}")
+    index = [got.index(h) for h in header]
+    parsed = Parsed()
+    for line_no, cells in enumerate(reader, start=2):  # file line, header = line 1
+        if not cells or all(c.strip() == "" for c in cells):
+            continue
+        record = {h: (cells[i] if i < len(cells) else None) for h, i in zip(header, index)}
+        if len(cells) != len(got):
+            parsed.rejected.append(Rejected(payload.page, line_no, "wrong_column_count", record))
+            continue
+        try:
+            parsed.rows.append((payload.page, line_no, *row(record)))
+        except RowError as exc:
+            parsed.rejected.append(Rejected(payload.page, line_no, exc.reason, record))
+    return parsed

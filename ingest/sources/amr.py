@@ -1,0 +1,194 @@
+"""Market regulation (the IP office) — ``ipkpi_amr`` — two JSON endpoints (SOURCES.md §4).
+
+4a enforcement cases: a cursor-paged change feed per month (follow ``next_cursor`` until null);
+raw keeps every version once (unique per ``case_id, updated_at``); the largest ``updated_at``
+wins and revoked (已撤销) cases count nowhere — the mart's rules.
+
+4b the statistics return: one document per month, re-published with higher revisions; every
+revision is kept (a new revision is new content, hence a new load). District rows above the city
+row are bad rows (the share is exempt). The ytd-never-decreases rule needs the previous month,
+so it is checked in the warehouse (dbt + the gate), where every month's revisions are.
+"""
+
+from __future__ import annotations
+
+from ingest import fields
+from ingest.api import expect_keys, json_body, payload_json, retry_short
+from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
+from ingest.files import fetch_file
+from ingest.http import FeedClient, public_url
+
+CATEGORIES = {"专利侵权纠纷行政裁决", "假冒专利", "商标侵权", "商标假冒", "地理标志侵权", "其他"}
+STATUSES = {"办理中", "已结案", "已撤销"}
+MAX_PAGES = 10_000
+
+# indicator -> (unit, basis), SOURCES.md §4b
+INDICATORS = {
+    "patent_grants_invention": ("件", "ytd"),
+    "patent_grants_utility": ("件", "ytd"),
+    "patent_grants_design": ("件", "ytd"),
+    "pct_applications": ("件", "ytd"),
+    "invention_patents_in_force": ("件", "stock"),
+    "high_value_invention_patents_in_force": ("件", "stock"),
+    "trademarks_in_force": ("件", "stock"),
+    "madrid_registrations_in_force": ("件", "stock"),
+    "geographical_indications": ("件", "stock"),
+    "well_known_trademarks": ("件", "stock"),
+    "copyright_registrations": ("件", "ytd"),
+    "standard_compliant_entities": ("家", "stock"),
+    "advantage_enterprises_national": ("家", "stock"),
+    "rights_assistance_cases": ("件", "ytd"),
+    "patent_pre_examinations": ("件", "ytd"),
+    "mediation_cases_closed": ("件", "ytd"),
+    "mediation_cases_succeeded": ("件", "ytd"),
+    "patent_intensive_industry_va_share": ("%", "annual"),
+    "resident_population": ("万人", "annual"),
+}
+NOT_ADDITIVE = {"patent_intensive_industry_va_share"}  # a share: a district may exceed the city
+
+
+class AmrCases:
+    name = "amr_cases"
+    conn_id = "ipkpi_amr"
+    raw_table = "raw.amr_cases"
+    version_key = ("case_id", "updated_at")
+    columns = (
+        Column("case_id", "text not null", "case_id"),
+        Column("category", "text not null", "category"),
+        Column("opened_on", "date not null", "opened_on 立案"),
+        Column("closed_on", "date", "closed_on 结案"),
+        Column("status", "text not null", "status 办理中/已结案/已撤销"),
+        Column("fine_yuan", "numeric(20,2) not null", "fine_yuan 罚没款 (元)"),
+        Column("transferred_to_police", "boolean not null", "transferred_to_police 移送公安"),
+        Column("online", "boolean not null", "online 涉网"),
+        Column("region_code", "text not null", "region_code"),
+        Column("updated_at", "timestamptz not null", "updated_at"),
+    )
+    extra_tables: dict = {}
+
+    def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
+        headers = {"X-Api-Key": client.endpoint.password or ""}
+        payloads: list[Payload] = []
+        cursor = None
+        for page in range(1, MAX_PAGES + 1):
+            params = {"month": period, **({"cursor": cursor} if cursor else {})}
+
+            def get_page():
+                response = client.get("/api/v2/enforcement/cases", params=params, headers=headers,
+                                      what=f"amr_cases {period}")
+                body = json_body(response, self.name, period)
+                expect_keys(body, ("items", "next_cursor"), self.name, period, public_url(response.url))
+                if not isinstance(body["items"], list):
+                    raise FeedError(self.name, period, public_url(response.url), "items is not a list")
+                return response, body
+
+            # the feed gives about 100 a page: a page far shorter than its predecessor, not the last, is short
+            typical = max((len(payload_json(p, self.name, period)["items"]) for p in payloads[:1]), default=0)
+            response, body = retry_short(
+                get_page, lambda r: r[1]["next_cursor"] is not None and len(r[1]["items"]) < typical,
+                self.name, period, f"/api/v2/enforcement/cases page {page}")
+            if page == 1 and not body["items"] and body["next_cursor"] is None:
+                return Fetched(not_published=True)  # an API month with no records: not yet available
+            payloads.append(Payload(public_url(response.url), response.content, 200, page=page,
+                                    content_type=response.headers.get("Content-Type")))
+            cursor = body["next_cursor"]
+            if cursor is None:
+                return Fetched(payloads)
+        raise FeedError(self.name, period, payloads[-1].url, f"still paging after {MAX_PAGES} pages")
+
+    def parse(self, payloads: list[Payload], period: str) -> Parsed:
+        parsed = Parsed()
+        for payload in payloads:
+            for i, record in enumerate(payload_json(payload, self.name, period)["items"], start=1):
+                try:
+                    parsed.rows.append((payload.page, i, *self._row(record)))
+                except RowError as exc:
+                    parsed.rejected.append(Rejected(payload.page, i, exc.reason, record))
+        return parsed
+
+    @staticmethod
+    def _row(r: dict) -> tuple:
+        if not isinstance(r, dict):
+            raise RowError("not_an_object")
+        return (
+            fields.required(r.get("case_id"), "case_id"),
+            fields.enum(r.get("category"), CATEGORIES, "category"),
+            fields.date(r.get("opened_on"), "opened_on"),
+            fields.date(r.get("closed_on"), "closed_on", optional=True),
+            fields.enum(r.get("status"), STATUSES, "status"),
+            fields.decimal(r.get("fine_yuan"), "fine_yuan"),
+            fields.boolean(r.get("transferred_to_police"), "transferred_to_police"),
+            fields.boolean(r.get("online"), "online"),
+            fields.region(r.get("region_code")),
+            fields.timestamp(r.get("updated_at"), "updated_at"),
+        )
+
+
+class AmrStatistics:
+    name = "amr_statistics"
+    conn_id = "ipkpi_amr"
+    raw_table = "raw.amr_statistics"
+    columns = (
+        Column("period", "text not null", "period YYYY-MM"),
+        Column("revision", "int not null", "revision (highest wins)"),
+        Column("published_at", "timestamptz not null", "published_at"),
+        Column("indicator", "text not null", "indicator"),
+        Column("region_code", "text not null", "region"),
+        Column("value", "numeric not null", "value"),
+        Column("unit", "text not null", "unit"),
+        Column("basis", "text not null", "basis ytd/stock/annual"),
+    )
+    extra_tables: dict = {}
+
+    def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
+        # no ETag promised by this endpoint: the revision number inside is the change marker
+        return fetch_file(client, self.name, period, "/api/v2/statistics", params={"period": period},
+                          headers={"X-Api-Key": client.endpoint.password or ""}, etag=None)
+
+    def parse(self, payloads: list[Payload], period: str) -> Parsed:
+        payload = payloads[0]
+        doc = payload_json(payload, self.name, period)
+        expect_keys(doc, ("period", "revision", "published_at", "rows"), self.name, period, payload.url)
+        if doc["period"] != period:
+            raise FeedError(self.name, period, payload.url, f"document is for period {doc['period']!r}")
+        if not isinstance(doc["revision"], int) or not isinstance(doc["rows"], list):
+            raise FeedError(self.name, period, payload.url, "revision must be an integer and rows a list")
+        try:
+            published_at = fields.timestamp(doc["published_at"], "published_at")
+        except RowError as exc:
+            raise FeedError(self.name, period, payload.url, exc.reason) from None
+
+        parsed = Parsed()
+        good: list[tuple[int, dict, tuple]] = []
+        for i, record in enumerate(doc["rows"], start=1):
+            try:
+                good.append((i, record, self._row(record, period)))
+            except RowError as exc:
+                parsed.rejected.append(Rejected(1, i, exc.reason, record))
+        city = {row[0]: row[2] for _, _, row in good if row[1] == "330200"}
+        for i, record, row in good:
+            indicator, region_code, value = row[0], row[1], row[2]
+            if (region_code != "330200" and indicator not in NOT_ADDITIVE
+                    and indicator in city and value > city[indicator]):
+                parsed.rejected.append(Rejected(1, i, "district_exceeds_city", record))
+                continue
+            parsed.rows.append((1, i, doc["period"], doc["revision"], published_at, *row))
+        return parsed
+
+    @staticmethod
+    def _row(r: dict, period: str) -> tuple:
+        if not isinstance(r, dict):
+            raise RowError("not_an_object")
+        indicator = fields.enum(r.get("indicator"), INDICATORS, "indicator")
+        unit, basis = INDICATORS[indicator]
+        if r.get("unit") != unit:
+            raise RowError("invalid_enum:unit")
+        if r.get("basis") != basis:
+            raise RowError("invalid_enum:basis")
+        if basis == "annual" and not period.endswith("-12"):
+            raise RowError("annual_outside_december")
+        return (indicator, fields.region(r.get("region")), fields.decimal(r.get("value"), "value"), unit, basis)
+
+
+CASES = AmrCases()
+STATISTICS = AmrStatistics()

@@ -1,0 +1,128 @@
+"""Courts — ``ipkpi_court`` — JSON change feed, page-numbered (SOURCES.md §1).
+
+The run for month M asks for ``[M-01T00:00+08:00, (M+1)-01T00:00+08:00)`` (local time, the `+`
+URL-encoded). Pages of up to 500 (the maximum) until ``total`` rows are in; every page is
+checked against ``total``. A case appears again each time it changes: raw keeps every version
+once (unique per ``case_no, updated_at``); the largest ``updated_at`` wins in the mart.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pendulum
+
+from ingest import fields
+from ingest.api import expect_keys, json_body, payload_json, retry_short
+from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
+from ingest.http import FeedClient, public_url
+
+PAGE_SIZE = 500
+CASE_TYPES = {"民事", "刑事", "行政"}
+TRIAL_LEVELS = {"一审", "二审", "再审"}
+RIGHT_TYPES = {"专利", "商标", "著作权", "商业秘密", "植物新品种", "不正当竞争", "其他"}
+CLOSING_METHODS = {"判决", "调解", "撤诉", "驳回", "移送", "其他"}
+
+
+def window(period: str) -> tuple[str, str]:
+    start = pendulum.from_format(period, "YYYY-MM", tz="Asia/Shanghai")
+    return start.isoformat(), start.add(months=1).isoformat()
+
+
+class Court:
+    name = "court"
+    conn_id = "ipkpi_court"
+    raw_table = "raw.court_cases"
+    version_key = ("case_no", "updated_at")
+    columns = (
+        Column("case_no", "text not null", "案号"),
+        Column("case_type", "text not null", "case_type 民事/刑事/行政"),
+        Column("trial_level", "text not null", "trial_level 一审/二审/再审"),
+        Column("right_type", "text not null", "right_type"),
+        Column("filed_date", "date not null", "filed_date 收案日期"),
+        Column("closed_date", "date", "closed_date 结案日期"),
+        Column("closing_method", "text", "closing_method"),
+        Column("claim_amount", "numeric(20,2)", "claim_amount 诉讼标的额 (元)"),
+        Column("award_amount", "numeric(20,2)", "award_amount 判赔金额 (元)"),
+        Column("punitive_damages", "boolean not null", "punitive_damages"),
+        Column("appealed", "boolean", "appealed"),
+        Column("foreign_related", "boolean not null", "foreign_related 涉外"),
+        Column("court_code", "text not null", "court_code"),
+        Column("updated_at", "timestamptz not null", "updated_at"),
+    )
+    extra_tables: dict = {}
+
+    def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
+        since, before = window(period)
+        headers = {"Authorization": f"Bearer {client.endpoint.password or ''}"}
+        payloads: list[Payload] = []
+        received, total, page = 0, None, 1
+        while total is None or received < total:
+            params = {"updated_since": since, "updated_before": before, "page": page, "page_size": PAGE_SIZE}
+
+            def get_page():
+                response = client.get("/v1/ip-cases", params=params, headers=headers, what=f"court {period}")
+                body = json_body(response, self.name, period)
+                expect_keys(body, ("total", "data"), self.name, period, public_url(response.url))
+                return response, body
+
+            def short(result):
+                _, body = result
+                expected = min(PAGE_SIZE, body["total"] - received)
+                return isinstance(body["data"], list) and len(body["data"]) < expected
+
+            response, body = retry_short(get_page, short, self.name, period, f"/v1/ip-cases page {page}")
+            url = public_url(response.url)
+            if total is not None and body["total"] != total:
+                raise FeedError(self.name, period, url, f"total changed while paging ({total} → {body['total']})")
+            total = body["total"]
+            if not isinstance(body["data"], list) or len(body["data"]) > PAGE_SIZE:
+                raise FeedError(self.name, period, url, "data is not a list of at most page_size records")
+            if total == 0:
+                return Fetched(not_published=True)  # an API month with no records: not yet available
+            payloads.append(Payload(url, response.content, 200, page=page,
+                                    content_type=response.headers.get("Content-Type")))
+            received += len(body["data"])
+            if not body["data"] and received < total:
+                raise FeedError(self.name, period, url, f"received {received} of total {total}, then an empty page")
+            page += 1
+            if page > math.ceil(total / PAGE_SIZE) + 1:
+                raise FeedError(self.name, period, url, f"more pages than total {total} allows")
+        if received != total:
+            raise FeedError(self.name, period, payloads[-1].url, f"received {received} records, total says {total}")
+        return Fetched(payloads)
+
+    def parse(self, payloads: list[Payload], period: str) -> Parsed:
+        parsed = Parsed()
+        for payload in payloads:
+            body = payload_json(payload, self.name, period)
+            for i, record in enumerate(body["data"], start=1):
+                try:
+                    parsed.rows.append((payload.page, i, *self._row(record)))
+                except RowError as exc:
+                    parsed.rejected.append(Rejected(payload.page, i, exc.reason, record))
+        return parsed
+
+    @staticmethod
+    def _row(r: dict) -> tuple:
+        if not isinstance(r, dict):
+            raise RowError("not_an_object")
+        return (
+            fields.required(r.get("case_no"), "case_no"),
+            fields.enum(r.get("case_type"), CASE_TYPES, "case_type"),
+            fields.enum(r.get("trial_level"), TRIAL_LEVELS, "trial_level"),
+            fields.enum(r.get("right_type"), RIGHT_TYPES, "right_type"),
+            fields.date(r.get("filed_date"), "filed_date"),
+            fields.date(r.get("closed_date"), "closed_date", optional=True),
+            fields.enum(r.get("closing_method"), CLOSING_METHODS, "closing_method", optional=True),
+            fields.decimal(r.get("claim_amount"), "claim_amount", optional=True),
+            fields.decimal(r.get("award_amount"), "award_amount", optional=True),
+            fields.boolean(r.get("punitive_damages"), "punitive_damages"),
+            fields.boolean(r.get("appealed"), "appealed", optional=True),
+            fields.boolean(r.get("foreign_related"), "foreign_related"),
+            fields.region(r.get("court_code")),
+            fields.timestamp(r.get("updated_at"), "updated_at"),
+        )
+
+
+SOURCE = Court()
