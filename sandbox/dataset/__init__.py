@@ -1,0 +1,62 @@
+"""The deterministic dataset behind the sandbox, and its truth API (independent of HTTP)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping, Optional
+
+from ..config import DEFAULT_AS_OF, DEFAULT_SEED
+from ..timeutil import TZ, parse_iso, ym_parse
+from .customs import CustomsData
+
+
+def _as_of(as_of) -> datetime:
+    if as_of is None:
+        return parse_iso(DEFAULT_AS_OF)
+    if isinstance(as_of, datetime):
+        return as_of if as_of.tzinfo else as_of.replace(tzinfo=TZ)
+    return parse_iso(as_of)
+
+
+def _period(period) -> int:
+    if isinstance(period, int):
+        return period
+    return ym_parse(str(period))
+
+
+class Dataset:
+    """Months 2018-01 … 2025-12 of the five feeds, generated lazily from (seed, scale).
+
+    Every accessor is deterministic: two instances with the same (seed, scale, traps)
+    serve byte-identical content.
+    """
+
+    def __init__(self, seed: int = DEFAULT_SEED, scale: int = 1, traps: Optional[Mapping[str, Any]] = None):
+        self.seed = int(seed)
+        self.scale = int(scale)
+        if self.scale < 1:
+            raise ValueError("scale must be >= 1")
+        self.traps = dict(traps or {})
+        self.customs = CustomsData(self)
+
+    @classmethod
+    def from_config(cls, cfg) -> "Dataset":
+        return cls(seed=cfg.seed, scale=cfg.scale, traps=cfg.traps)
+
+    # ------------------------------------------------------------------ customs
+    def customs_versions(self, period):
+        """Every workbook version of a month: list of CustomsVersion(published_at, rows, note)."""
+        return self.customs.versions(_period(period))
+
+    def customs_rows(self, period, as_of=None):
+        """Data rows (合计 excluded) of the workbook served at as_of, or None if 404."""
+        found = self.customs.version_at(_period(period), _as_of(as_of))
+        return None if found is None else [dict(r) for r in found[1].rows]
+
+    def customs_workbook(self, period, as_of=None):
+        """(bytes, published_at) of the workbook served at as_of, or None."""
+        i = _period(period)
+        found = self.customs.version_at(i, _as_of(as_of))
+        if found is None:
+            return None
+        k, v = found
+        return self.customs.workbook(i, k), v.published_at

@@ -1,0 +1,258 @@
+"""The agency sandbox HTTP server: all five feeds on one port, one route table."""
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Dict, List, Optional
+from urllib.parse import parse_qs, urlsplit
+
+from .config import AGENCIES, SandboxConfig
+from .dataset import Dataset
+from .faults import FaultInjector
+from .timeutil import http_date, parse_http_date, ym
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: Dict[str, List[str]]
+    headers: object
+    match: Optional[re.Match] = None
+    short_page: bool = False
+
+    def q(self, name: str) -> Optional[str]:
+        v = self.query.get(name)
+        return v[0] if v else None
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: Dict[str, str] = field(default_factory=dict)
+
+
+def json_response(status: int, obj, headers=None) -> Response:
+    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    h = {"Content-Type": "application/json; charset=utf-8"}
+    h.update(headers or {})
+    return Response(status, body, h)
+
+
+def error(status: int, message: str, headers=None) -> Response:
+    return json_response(status, {"error": message}, headers)
+
+
+class App:
+    """Routing, auth and content; independent of the socket layer."""
+
+    def __init__(self, cfg: SandboxConfig, dataset: Optional[Dataset] = None):
+        missing = [a for a in AGENCIES if not cfg.credentials.get(a)]
+        if missing:
+            raise ValueError(f"no credential configured for {missing}")
+        self.cfg = cfg
+        self.as_of = cfg.as_of_dt
+        self.ds = dataset or Dataset.from_config(cfg)
+        self.faults = FaultInjector(cfg.fault_rate, cfg.fault_kinds, cfg.fault_seed)
+        # (regex, handler, agency, fault kinds that apply)
+        transient = ("429", "500", "502", "503", "reset", "timeout")
+        self.routes = [
+            (re.compile(r"^/reports/ipr-seizures/(\d{4})/(\d{2})\.xlsx$"), self.customs, "customs", transient),
+        ]
+        self._extra_routes()
+
+    def _extra_routes(self):
+        pass
+
+    # ------------------------------------------------------------------ auth helpers
+    def _secret(self, agency: str) -> str:
+        return self.cfg.credentials[agency]
+
+    def check_header_key(self, req: Request, header: str, agency: str) -> Optional[Response]:
+        given = req.headers.get(header)
+        if not given:
+            return error(401, f"missing {header}")
+        if not hmac.compare_digest(given.encode("utf-8"), self._secret(agency).encode("utf-8")):
+            return error(403, "invalid credential")
+        return None
+
+    # ------------------------------------------------------------------ customs
+    def customs(self, req: Request) -> Response:
+        denied = self.check_header_key(req, "X-Access-Key", "customs")
+        if denied:
+            return denied
+        y, m = int(req.match.group(1)), int(req.match.group(2))
+        if not 1 <= m <= 12:
+            return error(404, "no such workbook")
+        found = self.ds.customs_workbook(ym(y, m), self.as_of)
+        if found is None:
+            return error(404, "not published")
+        body, published_at = found
+        etag = '"' + __import__("hashlib").sha1(body).hexdigest() + '"'
+        headers = {"ETag": etag, "Last-Modified": http_date(published_at), "Cache-Control": "no-cache"}
+        inm = req.headers.get("If-None-Match")
+        if inm is not None:
+            tags = [t.strip() for t in inm.split(",")]
+            if "*" in tags or any(t.removeprefix("W/") == etag for t in tags):
+                return Response(304, b"", headers)
+        else:
+            ims = req.headers.get("If-Modified-Since")
+            if ims:
+                since = parse_http_date(ims)
+                if since is not None and published_at.replace(microsecond=0) <= since:
+                    return Response(304, b"", headers)
+        headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        headers["Content-Disposition"] = f'attachment; filename="{y:04d}{m:02d}.xlsx"'
+        return Response(200, body, headers)
+
+    # ------------------------------------------------------------------ dispatch
+    def route(self, path: str):
+        for rx, handler, agency, kinds in self.routes:
+            mt = rx.match(path)
+            if mt:
+                return mt, handler, agency, kinds
+        return None
+
+
+def _fault_key(path: str, query: Dict[str, List[str]]) -> str:
+    items = sorted((k, v) for k, vs in query.items() if k != "access_token" for v in vs)
+    return path + "?" + "&".join(f"{k}={v}" for k, v in items)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "ipkpi-sandbox/1.0"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):  # quiet unless asked
+        if getattr(self.server, "verbose", False):
+            sys.stderr.write("%s - %s\n" % (self.address_string(), fmt % args))
+
+    def do_HEAD(self):
+        self._handle(head=True)
+
+    def do_GET(self):
+        self._handle(head=False)
+
+    def do_POST(self):
+        self._send(error(405, "method not allowed", {"Allow": "GET"}), False)
+
+    do_PUT = do_DELETE = do_PATCH = do_POST
+
+    def _handle(self, head: bool):
+        app: App = self.server.app
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        if parts.path == "/_sandbox/health":
+            self._send(json_response(200, {"status": "ok", "as_of": app.cfg.as_of_dt.isoformat()}), head)
+            return
+        found = app.route(parts.path)
+        if found is None:
+            self._send(error(404, "no such resource"), head)
+            return
+        mt, handler, agency, kinds = found
+        req = Request(self.command, parts.path, query, self.headers, mt)
+        fault = app.faults.decide(_fault_key(parts.path, query), kinds)
+        if fault in ("429", "500", "502", "503"):
+            status = int(fault)
+            hdrs = {"Retry-After": str(app.cfg.retry_after)} if status == 429 else {}
+            msg = {429: "too many requests", 500: "internal server error", 502: "bad gateway",
+                   503: "service unavailable"}[status]
+            self._send(error(status, msg, hdrs), head)
+            return
+        if fault == "reset":
+            self._reset()
+            return
+        if fault == "timeout":
+            time.sleep(app.cfg.timeout_delay)
+        if fault == "short_page":
+            req.short_page = True
+        try:
+            resp = handler(req)
+        except Exception as exc:  # a bug must not kill the server
+            import traceback
+            traceback.print_exc()
+            resp = error(500, f"sandbox error: {type(exc).__name__}")
+        self._send(resp, head)
+
+    def _reset(self):
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.close_connection = True
+        try:
+            self.connection.close()
+        except OSError:
+            pass
+
+    def _send(self, resp: Response, head: bool):
+        try:
+            self.send_response(resp.status)
+            for k, v in resp.headers.items():
+                self.send_header(k, v)
+            if resp.status != 304:
+                self.send_header("Content-Length", str(len(resp.body)))
+            self.end_headers()
+            if not head and resp.status != 304:
+                self.wfile.write(resp.body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+
+class SandboxServer:
+    """A running sandbox: .port, .url, .stop()."""
+
+    def __init__(self, host: str, port: int, cfg: SandboxConfig, dataset: Optional[Dataset] = None,
+                 verbose: bool = False):
+        self.app = App(cfg, dataset)
+        self.config = cfg
+        self.dataset = self.app.ds
+        self._httpd = _Server((host, port), Handler)
+        self._httpd.app = self.app
+        self._httpd.verbose = verbose
+        self.host = host
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"sandbox-{self.port}", daemon=True)
+
+    def start(self) -> "SandboxServer":
+        self._thread.start()
+        return self
+
+    def serve_forever(self):
+        self._httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def start_server(host: str, port: int, cfg: SandboxConfig, dataset: Optional[Dataset] = None,
+                 verbose: bool = False) -> SandboxServer:
+    """Start the sandbox in a daemon thread and return it (port 0 picks a free port)."""
+    return SandboxServer(host, port, cfg, dataset, verbose).start()
