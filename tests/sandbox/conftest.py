@@ -2,8 +2,7 @@ import pytest
 
 from sandbox import Dataset, SandboxConfig, start_server
 
-CREDS = {"court": "test-court-secret", "customs": "test-customs-secret", "police": "test-police-secret",
-         "amr": "test-amr-secret", "finance": "test-finance-secret"}
+from sbx_helpers import CREDS
 
 
 @pytest.fixture(scope="session")

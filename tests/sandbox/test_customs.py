@@ -7,7 +7,7 @@ import requests
 from sandbox.dataset.customs import HEADERS, UNIT_LINE
 from sandbox.timeutil import ym
 
-from .conftest import CREDS
+from sbx_helpers import CREDS
 
 H = {"X-Access-Key": CREDS["customs"]}
 
