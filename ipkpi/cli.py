@@ -9,15 +9,17 @@
     ipkpi sandbox [--port N]          serve the agencies' sandbox feeds in the foreground
     ipkpi stop                        stop every service the project started
     ipkpi airflow ARGS…               the airflow CLI with the project's environment
+    ipkpi dbt ARGS…                   dbt on the project, against the warehouse
+    ipkpi ingest [--from --to --source S]   ingest directly, without Airflow (development)
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
+from pathlib import Path
 
 from ipkpi.config import DEFAULT_FIRST_MONTH, DEFAULT_LAST_MONTH, Settings, redact_dsn
 
@@ -176,6 +178,29 @@ def cmd_status(settings: Settings) -> None:
         print(f"{source:<16}" + " ".join(cells))
 
 
+def cmd_ingest(settings: Settings, first: str, last: str, sources: list[str] | None) -> int:
+    """Ingest straight into the warehouse, no Airflow: connections from the shell, else the sandbox."""
+    import os
+
+    from ingest.http import Endpoint
+    from ingest.registry import SOURCES
+    from ipkpi import services
+    from ipkpi.pipeline import ingest, month_bounds, months_in_interval
+    from ipkpi.warehouse import init_warehouse
+
+    services.ensure_postgres(settings)
+    init_warehouse(settings.warehouse_dsn, settings)
+    if uses_sandbox():
+        services.ensure_sandbox(settings)
+    os.environ.update(services.default_connections(settings))
+    months = months_in_interval(*month_bounds(first, last))
+    for source in sources or list(SOURCES):
+        started = time.monotonic()
+        result = ingest(source, months, f"cli-{time.strftime('%Y%m%dT%H%M%S')}", Endpoint.from_env(SOURCES[source]))
+        print(f"{result['summary']} in {time.monotonic() - started:.1f} s", flush=True)
+    return 0
+
+
 def cmd_dsn(settings: Settings, role: str | None) -> None:
     if role in (None, "owner"):
         print(settings.warehouse_dsn)
@@ -214,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("stop", help="stop every service the project started")
     sub.add_parser("headlines", help="print the headline KPIs of the current publication")
     sub.add_parser("airflow", help="run the `airflow` CLI with the project's environment (e.g. backfill create)")
+    sub.add_parser("dbt", help="run `dbt` on the project against the warehouse (e.g. ipkpi dbt build -s marts)")
+    ingest = sub.add_parser("ingest", help="ingest sources for a range directly, without Airflow (development, benchmarks)")
+    ingest.add_argument("--from", dest="first", type=month_arg, default=DEFAULT_FIRST_MONTH)
+    ingest.add_argument("--to", dest="last", type=month_arg, default=DEFAULT_LAST_MONTH)
+    ingest.add_argument("--source", action="append", help="a source name (repeatable); default: all")
     args, extra = parser.parse_known_args(argv)
     settings = Settings.from_env()
 
@@ -239,13 +269,24 @@ def main(argv: list[str] | None = None) -> int:
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
     elif args.command == "headlines":
         print_headlines(settings)
+    elif args.command == "dbt":
+        import os
+
+        from ipkpi.transform import DBT_PROJECT, dbt_env
+
+        dbt = str(Path(sys.executable).with_name("dbt"))
+        os.chdir(DBT_PROJECT)
+        os.execve(dbt, [dbt, *extra, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)],
+                  dbt_env(settings.warehouse_dsn, settings.home))
+    elif args.command == "ingest":
+        return cmd_ingest(settings, args.first, args.last, args.source)
     elif args.command == "airflow":
         import os
 
         from ipkpi.services import airflow_bin, airflow_env
 
         os.execve(airflow_bin(), [airflow_bin(), *extra], airflow_env(settings))
-    if extra and args.command not in ("sandbox", "airflow"):
+    if extra and args.command not in ("sandbox", "airflow", "dbt"):
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     return 0
 
