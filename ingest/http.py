@@ -9,7 +9,9 @@ urllib3's ``Retry``; a request that still fails raises, and Airflow retries the 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -19,6 +21,20 @@ from urllib3.util.retry import Retry
 
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 SECRET_PARAMS = {"access_token"}
+SECRET_IN_TEXT = re.compile(r"(access_token=)[^&\s'\"]+")
+
+
+class _MaskSecrets(logging.Filter):
+    """urllib3 logs each retry with the request URL: mask credential parameters in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = SECRET_IN_TEXT.sub(r"\1***", str(record.msg))
+        if record.args:
+            record.args = tuple(SECRET_IN_TEXT.sub(r"\1***", str(a)) for a in record.args)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_MaskSecrets())
 
 
 class AuthError(RuntimeError):
@@ -68,7 +84,7 @@ def public_url(url: str) -> str:
     """The URL with credential parameters masked, fit for archives, messages and logs."""
     parts = urlsplit(url)
     query = [(k, "***" if k in SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return urlunsplit(parts._replace(query=urlencode(query, safe=":%")))
+    return urlunsplit(parts._replace(query=urlencode(query, safe=":%*")))
 
 
 class FeedClient:
