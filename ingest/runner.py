@@ -45,11 +45,14 @@ class IngestReport:
 
 
 def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpoint,
-                  run_id: str | None = None, progress=None) -> IngestReport:
-    """Bring ``months`` of a source into the raw layer. Idempotent per month."""
+                  run_id: str | None = None, progress=None, http_options: dict | None = None) -> IngestReport:
+    """Bring ``months`` of a source into the raw layer. Idempotent per month.
+
+    ``http_options`` tune the shared client (time-outs, retries, back-off; see FeedClient).
+    """
     source = connector(source_name)
     report = IngestReport(source.name)
-    client = FeedClient(endpoint)
+    client = FeedClient(endpoint, **(http_options or {}))
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             ensure_raw_tables(conn, [source])

@@ -1,0 +1,124 @@
+"""Benchmark: ingestion throughput per feed vs `psql \\copy` of the same rows, in the same run.
+
+    .venv/bin/python bench/ingest_throughput.py [--scale 100] [--from 2020-01] [--to 2020-12]
+
+For each feed: the sandbox (a separate process, at `--scale` × the default volume, every URL
+fetched once beforehand so its own generation time is not counted) serves the months; the
+connector fetches, archives, parses, validates and COPYs them into a fresh database. Then the
+same rows, already normalised (exported from the raw table as CSV), are loaded by `psql \\copy`
+into an empty copy of the table. Prints rows/s for both and the ratio (goal ≥ 70 % for CSV feeds).
+Uses its own state directory (var/bench) and ports, so it never touches `make run`'s stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("IPKPI_HOME", str(ROOT / "var" / "bench"))
+os.environ.setdefault("IPKPI_PG_PORT", "55732")
+os.environ.setdefault("IPKPI_SANDBOX_PORT", "29101")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=int, default=100)
+    parser.add_argument("--from", dest="first", default="2020-01")
+    parser.add_argument("--to", dest="last", default="2020-12")
+    parser.add_argument("--source", action="append")
+    args = parser.parse_args()
+
+    import psycopg
+    import requests
+
+    from ingest.http import Endpoint
+    from ingest.registry import SOURCES, connector
+    from ingest.runner import ingest_months
+    from ipkpi import services
+    from ipkpi.config import Settings
+    from ipkpi.pipeline import month_bounds, months_in_interval
+    from ipkpi.warehouse import init_warehouse
+
+    settings = Settings.from_env()
+    services.ensure_postgres(settings)
+    admin = settings.embedded_dsn("postgres", "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS ipkpi WITH (FORCE)")
+        conn.execute("CREATE DATABASE ipkpi OWNER ipkpi_owner")
+    dsn = settings.warehouse_dsn
+    init_warehouse(dsn, settings)
+    months = months_in_interval(*month_bounds(args.first, args.last))
+
+    credentials = services.write_sandbox_credentials(settings)
+    sandbox = subprocess.Popen([sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port",
+                                str(settings.sandbox_port), "--credentials-file", str(credentials),
+                                "--scale", str(args.scale)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        sandbox.stdout.readline()  # "sandbox listening on …"
+        keys = settings.secrets["sandbox"]
+        print(f"ingest throughput, sandbox scale ×{args.scale}, months {months[0]} … {months[-1]}\n")
+        copy_s_head, copy_rate_head = "\\copy s", "\\copy rows/s"
+        print(f"{'feed':<16}{'rows':>10}{'ingest s':>10}{'ingest rows/s':>15}{copy_s_head:>10}"
+              f"{copy_rate_head:>14}{'ratio':>8}")
+        for source in args.source or list(SOURCES):
+            conn_id = SOURCES[source]
+            endpoint = Endpoint(conn_id, settings.sandbox_url, keys[conn_id.removeprefix("ipkpi_")])
+            warm_up(source, months, endpoint, requests)
+            started = time.perf_counter()
+            report = ingest_months(source, months, dsn, endpoint, run_id="bench")
+            ingest_s = time.perf_counter() - started
+            rows = sum(m.rows for m in report.months)
+            copy_s = psql_copy_time(dsn, connector(source).raw_table)
+            print(f"{source:<16}{rows:>10,}{ingest_s:>10.2f}{rows / ingest_s:>15,.0f}{copy_s:>10.2f}"
+                  f"{rows / copy_s:>14,.0f}{copy_s / ingest_s:>8.0%}", flush=True)
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+        services.stop_postgres(settings)
+
+
+def warm_up(source: str, months: list[str], endpoint, requests) -> None:
+    """Fetch every month once, unrecorded, so the sandbox has built and cached its payloads."""
+    from ingest.http import FeedClient
+    from ingest.registry import connector
+
+    client = FeedClient(endpoint)
+    try:
+        for period in months:
+            connector(source).fetch(client, period, etag=None)
+    finally:
+        client.close()
+
+
+def psql_copy_time(dsn: str, table: str) -> float:
+    """Seconds for `psql \\copy` to load the table's rows (exported as CSV) into an empty copy of it."""
+    import psycopg
+
+    psql = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rows.csv"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS bench_copy_target")
+            conn.execute(f"CREATE TABLE bench_copy_target (LIKE {table} INCLUDING ALL)")
+            with path.open("wb") as f, conn.cursor().copy(f"COPY {table} TO STDOUT (FORMAT csv)") as copy:
+                for block in copy:
+                    f.write(block)
+        started = time.perf_counter()
+        subprocess.run([psql, dsn, "-q", "-c", f"\\copy bench_copy_target FROM '{path}' (FORMAT csv)"], check=True)
+        elapsed = time.perf_counter() - started
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE bench_copy_target")
+    return elapsed
+
+
+if __name__ == "__main__":
+    main()
