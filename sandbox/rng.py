@@ -70,3 +70,31 @@ def cum(weights):
         acc += w
         out.append(acc)
     return out
+
+
+def amounts_in_cents(rng: random.Random, raws, total_cents: int, min_yuan: int = 0,
+                     cents_share: float = 0.15) -> list:
+    """Amounts (in 分) proportional to raws, summing exactly to total_cents; most are whole 元,
+    about cents_share of them carry 分."""
+    n = len(raws)
+    if n == 0:
+        if total_cents:
+            raise ValueError("nothing to allocate to")
+        return []
+    leftover = total_cents % 100
+    yuan = scale_to_total(raws, total_cents // 100, min_each=min_yuan)
+    cents = [0] * n
+    chosen = [k for k in range(n) if rng.random() < cents_share] or [0]
+    s = 0
+    for k in chosen[:-1]:
+        cents[k] = rng.randrange(1, 100)
+        s += cents[k]
+    cents[chosen[-1]] = (leftover - s) % 100
+    s += cents[chosen[-1]]
+    q = (s - leftover) // 100
+    big = max(range(n), key=lambda k: yuan[k])
+    if yuan[big] - q < min_yuan:  # tiny totals: keep the leftover 分 on one amount only
+        cents = [0] * n
+        cents[0], q = leftover, 0
+    yuan[big] -= q
+    return [y * 100 + c for y, c in zip(yuan, cents)]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import re
@@ -68,6 +69,8 @@ class App:
         transient = ("429", "500", "502", "503", "reset", "timeout")
         self.routes = [
             (re.compile(r"^/reports/ipr-seizures/(\d{4})/(\d{2})\.xlsx$"), self.customs, "customs", transient),
+            (re.compile(r"^/open/ip-pledge/(\d{4})-(\d{2})\.csv$"), self.finance, "finance", transient),
+            (re.compile(r"^/exports/ipr_crime_(\d{4})(\d{2})\.csv$"), self.police, "police", transient),
         ]
         self._extra_routes()
 
@@ -86,19 +89,36 @@ class App:
             return error(403, "invalid credential")
         return None
 
-    # ------------------------------------------------------------------ customs
-    def customs(self, req: Request) -> Response:
-        denied = self.check_header_key(req, "X-Access-Key", "customs")
-        if denied:
-            return denied
-        y, m = int(req.match.group(1)), int(req.match.group(2))
-        if not 1 <= m <= 12:
-            return error(404, "no such workbook")
-        found = self.ds.customs_workbook(ym(y, m), self.as_of)
-        if found is None:
-            return error(404, "not published")
-        body, published_at = found
-        etag = '"' + __import__("hashlib").sha1(body).hexdigest() + '"'
+    def check_basic(self, req: Request, agency: str, user: str) -> Optional[Response]:
+        challenge = {"WWW-Authenticate": 'Basic realm="ipkpi", charset="UTF-8"'}
+        auth = req.headers.get("Authorization")
+        if not auth:
+            return error(401, "authentication required", challenge)
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() != "basic":
+            return error(401, "basic authentication required", challenge)
+        try:
+            login, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return error(401, "malformed credentials", challenge)
+        ok_user = hmac.compare_digest(login.encode("utf-8"), user.encode("utf-8"))
+        ok_pw = hmac.compare_digest(password.encode("utf-8"), self._secret(agency).encode("utf-8"))
+        if not (ok_user and ok_pw):
+            return error(403, "invalid credential")
+        return None
+
+    def check_token_param(self, req: Request, name: str, agency: str) -> Optional[Response]:
+        given = req.q(name)
+        if not given:
+            return error(401, f"missing {name}")
+        if not hmac.compare_digest(given.encode("utf-8"), self._secret(agency).encode("utf-8")):
+            return error(403, "invalid credential")
+        return None
+
+    @staticmethod
+    def file_response(req: Request, body: bytes, published_at, content_type: str, filename: str) -> Response:
+        """200 with ETag / Last-Modified, or 304 for a matching If-None-Match / If-Modified-Since."""
+        etag = '"' + hashlib.sha1(body).hexdigest() + '"'
         headers = {"ETag": etag, "Last-Modified": http_date(published_at), "Cache-Control": "no-cache"}
         inm = req.headers.get("If-None-Match")
         if inm is not None:
@@ -111,9 +131,51 @@ class App:
                 since = parse_http_date(ims)
                 if since is not None and published_at.replace(microsecond=0) <= since:
                     return Response(304, b"", headers)
-        headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        headers["Content-Disposition"] = f'attachment; filename="{y:04d}{m:02d}.xlsx"'
+        headers["Content-Type"] = content_type
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         return Response(200, body, headers)
+
+    # ------------------------------------------------------------------ finance
+    def finance(self, req: Request) -> Response:
+        denied = self.check_token_param(req, "access_token", "finance")
+        if denied:
+            return denied
+        y, m = int(req.match.group(1)), int(req.match.group(2))
+        if not 1 <= m <= 12:
+            return error(404, "no such file")
+        found = self.ds.finance_file(ym(y, m), self.as_of)
+        if found is None:
+            return error(404, "not published")
+        return self.file_response(req, found[0], found[1], "text/csv; charset=utf-8", f"{y:04d}-{m:02d}.csv")
+
+    # ------------------------------------------------------------------ police
+    def police(self, req: Request) -> Response:
+        denied = self.check_basic(req, "police", self.cfg.police_user)
+        if denied:
+            return denied
+        y, m = int(req.match.group(1)), int(req.match.group(2))
+        if not 1 <= m <= 12:
+            return error(404, "no such file")
+        found = self.ds.police_file(ym(y, m), self.as_of)
+        if found is None:
+            return error(404, "not published")
+        return self.file_response(req, found[0], found[1], "text/csv; charset=GBK", f"ipr_crime_{y:04d}{m:02d}.csv")
+
+    # ------------------------------------------------------------------ customs
+    def customs(self, req: Request) -> Response:
+        denied = self.check_header_key(req, "X-Access-Key", "customs")
+        if denied:
+            return denied
+        y, m = int(req.match.group(1)), int(req.match.group(2))
+        if not 1 <= m <= 12:
+            return error(404, "no such workbook")
+        found = self.ds.customs_workbook(ym(y, m), self.as_of)
+        if found is None:
+            return error(404, "not published")
+        body, published_at = found
+        return self.file_response(req, body, published_at,
+                                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                  f"{y:04d}{m:02d}.xlsx")
 
     # ------------------------------------------------------------------ dispatch
     def route(self, path: str):

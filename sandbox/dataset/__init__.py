@@ -7,6 +7,8 @@ from typing import Any, Mapping, Optional
 from ..config import DEFAULT_AS_OF, DEFAULT_SEED
 from ..timeutil import TZ, parse_iso, ym_parse
 from .customs import CustomsData
+from .finance import FinanceData
+from .police import PoliceData
 
 
 def _as_of(as_of) -> datetime:
@@ -37,6 +39,8 @@ class Dataset:
             raise ValueError("scale must be >= 1")
         self.traps = dict(traps or {})
         self.customs = CustomsData(self)
+        self.finance = FinanceData(self)
+        self.police = PoliceData(self)
 
     @classmethod
     def from_config(cls, cfg) -> "Dataset":
@@ -60,3 +64,43 @@ class Dataset:
             return None
         k, v = found
         return self.customs.workbook(i, k), v.published_at
+
+    # ------------------------------------------------------------------ finance
+    def finance_published_at(self, period):
+        return self.finance.published_at(_period(period))
+
+    def finance_rows(self, period, as_of=None):
+        """Rows (dicts of the CSV's text fields) of the pledge file for the month, or None if 404."""
+        i = _period(period)
+        pub = self.finance.published_at(i)
+        if pub is None or pub > _as_of(as_of):
+            return None
+        return [dict(r) for r in self.finance.file_rows(i)]
+
+    def finance_file(self, period, as_of=None):
+        """(bytes, published_at) of the pledge CSV, or None if 404."""
+        i = _period(period)
+        pub = self.finance.published_at(i)
+        if pub is None or pub > _as_of(as_of):
+            return None
+        return self.finance.file_bytes(i), pub
+
+    # ------------------------------------------------------------------ police
+    def police_published_at(self, period):
+        return self.police.published_at(_period(period))
+
+    def police_rows(self, period, as_of=None):
+        """Rows of the police export as written (dicts of text fields), or None if 404."""
+        from .police import HEADERS
+        i = _period(period)
+        pub = self.police.published_at(i)
+        if pub is None or pub > _as_of(as_of):
+            return None
+        return [dict(zip(HEADERS, row)) for row in self.police.file_rows(i)]
+
+    def police_file(self, period, as_of=None):
+        i = _period(period)
+        pub = self.police.published_at(i)
+        if pub is None or pub > _as_of(as_of):
+            return None
+        return self.police.file_bytes(i), pub
