@@ -29,3 +29,32 @@ def endpoint_for(sandbox, sandbox_credentials):
 def query(dsn: str, statement: str, params=()) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(statement, params).fetchall()
+
+
+@pytest.fixture
+def static_server():
+    """A tiny HTTP server answering every GET with the given body (bad payloads, on purpose)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    servers = []
+
+    def start(body: bytes, status: int = 200) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()

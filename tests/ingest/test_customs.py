@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -97,27 +95,10 @@ def test_bad_credential_fails_at_once_naming_the_connection(raw_db, endpoint_for
     assert password not in str(err.value) or password == ""
 
 
-class _Garbage(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        body = b"this is not a workbook"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def test_malformed_workbook_fails_naming_source_period_url_and_is_kept(raw_db):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        endpoint = Endpoint("ipkpi_customs", f"http://127.0.0.1:{server.server_port}", "k")
-        with pytest.raises(FeedError) as err:
-            ingest_months("customs", ["2021-07"], raw_db, endpoint)
-    finally:
-        server.shutdown()
+def test_malformed_workbook_fails_naming_source_period_url_and_is_kept(raw_db, static_server):
+    endpoint = Endpoint("ipkpi_customs", static_server(b"this is not a workbook"), "k")
+    with pytest.raises(FeedError) as err:
+        ingest_months("customs", ["2021-07"], raw_db, endpoint)
     message = str(err.value)
     assert "customs 2021-07" in message and "/reports/ipr-seizures/2021/07.xlsx" in message
     assert query(raw_db, "SELECT bytes FROM raw.payloads") == [(len(b"this is not a workbook"),)]
