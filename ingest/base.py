@@ -94,6 +94,8 @@ class Source(Protocol):
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed: ...
 
+    # optional: ``check_history(conn, period, parsed) -> Parsed`` for rules that need earlier months
+
 
 def rows_with_position(page: int, rows: Iterable[tuple]) -> list[tuple]:
     return [(page, i, *r) for i, r in enumerate(rows, start=1)]

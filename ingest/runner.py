@@ -92,5 +92,7 @@ def ingest_month(source, store: Store, client: FeedClient, period: str, run_id: 
     except Exception as exc:  # a payload we cannot read at all: name the source, period and URL
         raise FeedError(source.name, period, payloads[0].url if payloads else "-",
                         f"malformed payload: {type(exc).__name__}: {exc}") from exc
+    if hasattr(source, "check_history"):  # rules that need earlier months (the statistics' ytd)
+        parsed = source.check_history(store.conn, period, parsed)
     load_id = store.load(period, payloads, parsed, run_id)
     return MonthResult(period, "loaded", len(parsed.rows), len(parsed.rejected), load_id)

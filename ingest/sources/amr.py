@@ -175,6 +175,30 @@ class AmrStatistics:
             parsed.rows.append((1, i, doc["period"], doc["revision"], published_at, *row))
         return parsed
 
+    def check_history(self, conn, period: str, parsed: Parsed) -> Parsed:
+        """A ytd below the previous month's (same year) makes the whole document bad (Settled details):
+        it goes to quarantine — kept, never used — and the gate blocks publication on it."""
+        if period.endswith("-01"):
+            return parsed
+        year, month = period.split("-")
+        previous = dict(((i, r), v) for i, r, v in conn.execute(
+            """SELECT s.indicator, s.region_code, s.value FROM raw.amr_statistics s
+               JOIN raw.source_months m ON m.current_load_id = s.load_id
+               WHERE m.source = %s AND m.period = %s AND s.basis = 'ytd'""",
+            (self.name, f"{year}-{int(month) - 1:02d}")))
+        offending = {(row[5], row[6]) for row in parsed.rows
+                     if row[10] == "ytd" and (row[5], row[6]) in previous and row[7] < previous[row[5], row[6]]}
+        if not offending:
+            return parsed
+        doc = Parsed(rejected=list(parsed.rejected))
+        for row in parsed.rows:
+            page, i, indicator, region_code = row[0], row[1], row[5], row[6]
+            reason = (f"ytd_below_previous_month:{indicator}@{region_code}" if (indicator, region_code) in offending
+                      else "document_rejected:ytd_below_previous_month")
+            doc.rejected.append(Rejected(page, i, reason, dict(zip(
+                ("period", "revision", "published_at", "indicator", "region", "value", "unit", "basis"), row[2:]))))
+        return doc
+
     @staticmethod
     def _row(r: dict, period: str) -> tuple:
         if not isinstance(r, dict):
