@@ -187,7 +187,7 @@ class AmrStatistics:
                WHERE m.source = %s AND m.period = %s AND s.basis = 'ytd'""",
             (self.name, f"{year}-{int(month) - 1:02d}")))
         offending = {(row[5], row[6]) for row in parsed.rows
-                     if row[10] == "ytd" and (row[5], row[6]) in previous and row[7] < previous[row[5], row[6]]}
+                     if row[9] == "ytd" and (row[5], row[6]) in previous and row[7] < previous[row[5], row[6]]}
         if not offending:
             return parsed
         doc = Parsed(rejected=list(parsed.rejected))
