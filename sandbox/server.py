@@ -19,7 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 from .config import AGENCIES, SandboxConfig
 from .dataset import Dataset
 from .faults import FaultInjector
-from .timeutil import http_date, parse_http_date, ym
+from .dataset.amr import record_json as amr_record_json
+from .dataset.court import record_json as court_record_json
+from .timeutil import FIRST_YM, LAST_YM, http_date, parse_http_date, parse_iso, ym, ym_parse
 
 
 @dataclass
@@ -71,7 +73,11 @@ class App:
             (re.compile(r"^/reports/ipr-seizures/(\d{4})/(\d{2})\.xlsx$"), self.customs, "customs", transient),
             (re.compile(r"^/open/ip-pledge/(\d{4})-(\d{2})\.csv$"), self.finance, "finance", transient),
             (re.compile(r"^/exports/ipr_crime_(\d{4})(\d{2})\.csv$"), self.police, "police", transient),
+            (re.compile(r"^/v1/ip-cases$"), self.court, "court", transient + ("short_page",)),
+            (re.compile(r"^/api/v2/enforcement/cases$"), self.amr_cases, "amr", transient),
+            (re.compile(r"^/api/v2/statistics$"), self.amr_statistics, "amr", transient),
         ]
+        self._cursor_key = hashlib.sha256(f"{cfg.seed}|{cfg.credentials['amr']}|cursor".encode()).digest()
         self._extra_routes()
 
     def _extra_routes(self):
@@ -160,6 +166,105 @@ class App:
         if found is None:
             return error(404, "not published")
         return self.file_response(req, found[0], found[1], "text/csv; charset=GBK", f"ipr_crime_{y:04d}{m:02d}.csv")
+
+    # ------------------------------------------------------------------ courts
+    def check_bearer(self, req: Request, agency: str) -> Optional[Response]:
+        auth = req.headers.get("Authorization")
+        challenge = {"WWW-Authenticate": 'Bearer realm="ipkpi"'}
+        if not auth:
+            return error(401, "missing bearer token", challenge)
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return error(401, "bearer token required", challenge)
+        if not hmac.compare_digest(token.strip().encode("utf-8"), self._secret(agency).encode("utf-8")):
+            return error(403, "invalid credential")
+        return None
+
+    def court(self, req: Request) -> Response:
+        denied = self.check_bearer(req, "court")
+        if denied:
+            return denied
+        raw_since, raw_before = req.q("updated_since"), req.q("updated_before")
+        if not raw_since or not raw_before:
+            return error(400, "updated_since and updated_before are required")
+        try:
+            since, before = parse_iso(raw_since), parse_iso(raw_before)
+        except ValueError:
+            return error(400, "updated_since / updated_before must be ISO-8601 timestamps with offset "
+                              "(send + as %2B)")
+        try:
+            page = int(req.q("page") or 1)
+            page_size = int(req.q("page_size") or 100)
+        except ValueError:
+            return error(400, "page and page_size must be integers")
+        if page < 1 or page_size < 1:
+            return error(400, "page and page_size start at 1")
+        if page_size > 500:
+            return error(400, "page_size must not exceed 500")
+        vs = self.ds.court.versions_between(since, before, self.as_of)
+        total = len(vs)
+        start = (page - 1) * page_size
+        chunk = vs[start:start + page_size]
+        if req.short_page and len(chunk) == page_size and start + page_size < total:
+            chunk = chunk[:max(0, page_size - 1 - int(hashlib.sha1(req.path.encode() + str(page).encode()).digest()[0]) % 3)]
+        data = ",".join(court_record_json(self.ds.court.materialise(v)) for v in chunk)
+        body = f'{{"total":{total},"page":{page},"page_size":{page_size},"data":[{data}]}}'.encode("utf-8")
+        return Response(200, body, {"Content-Type": "application/json; charset=utf-8"})
+
+    # ------------------------------------------------------------------ AMR
+    AMR_PAGE = 100
+
+    def _cursor(self, month: str, offset: int) -> str:
+        msg = f"{month}:{offset}"
+        sig = hmac.new(self._cursor_key, msg.encode(), hashlib.sha256).hexdigest()[:16]
+        return base64.urlsafe_b64encode(f"{msg}:{sig}".encode()).decode().rstrip("=")
+
+    def _read_cursor(self, cursor: str, month: str) -> Optional[int]:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+            m, off, sig = raw.split(":")
+            offset = int(off)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        good = hmac.new(self._cursor_key, f"{m}:{off}".encode(), hashlib.sha256).hexdigest()[:16]
+        if m != month or not hmac.compare_digest(sig, good) or offset < 0:
+            return None
+        return offset
+
+    def amr_cases(self, req: Request) -> Response:
+        denied = self.check_header_key(req, "X-Api-Key", "amr")
+        if denied:
+            return denied
+        month = req.q("month")
+        try:
+            i = ym_parse(month or "")
+        except ValueError:
+            return error(400, "month must be YYYY-MM")
+        cursor = req.q("cursor")
+        offset = 0
+        if cursor is not None:
+            offset = self._read_cursor(cursor, month)
+            if offset is None:
+                return error(400, "invalid cursor for this month")
+        items = self.ds.amr.items(i, self.as_of) if FIRST_YM <= i <= LAST_YM else []
+        chunk = items[offset:offset + self.AMR_PAGE]
+        nxt = self._cursor(month, offset + self.AMR_PAGE) if offset + self.AMR_PAGE < len(items) else None
+        data = ",".join(amr_record_json(x) for x in chunk)
+        body = f'{{"items":[{data}],"next_cursor":{json.dumps(nxt)}}}'.encode("utf-8")
+        return Response(200, body, {"Content-Type": "application/json; charset=utf-8"})
+
+    def amr_statistics(self, req: Request) -> Response:
+        denied = self.check_header_key(req, "X-Api-Key", "amr")
+        if denied:
+            return denied
+        try:
+            i = ym_parse(req.q("period") or "")
+        except ValueError:
+            return error(400, "period must be YYYY-MM")
+        doc = self.ds.stats.document_at(i, self.as_of) if FIRST_YM <= i <= LAST_YM else None
+        if doc is None:
+            return error(404, "not published")
+        return json_response(200, doc.to_json())
 
     # ------------------------------------------------------------------ customs
     def customs(self, req: Request) -> Response:

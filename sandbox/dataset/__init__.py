@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Mapping, Optional
 
 from ..config import DEFAULT_AS_OF, DEFAULT_SEED
 from ..timeutil import TZ, parse_iso, ym_parse
+from .amr import AmrData
+from .amr_stats import StatsData
+from .court import CourtData
 from .customs import CustomsData
 from .finance import FinanceData
 from .police import PoliceData
@@ -41,6 +45,9 @@ class Dataset:
         self.customs = CustomsData(self)
         self.finance = FinanceData(self)
         self.police = PoliceData(self)
+        self.court = CourtData(self)
+        self.amr = AmrData(self)
+        self.stats = StatsData(self)
 
     @classmethod
     def from_config(cls, cfg) -> "Dataset":
@@ -104,3 +111,47 @@ class Dataset:
         if pub is None or pub > _as_of(as_of):
             return None
         return self.police.file_bytes(i), pub
+
+    # ------------------------------------------------------------------ courts
+    def court_versions(self, updated_since, updated_before, as_of=None):
+        """Case versions with updated_at in [since, before) known at as_of, ordered by
+        (updated_at, case_no), as the API serves them (amounts as Decimal 元)."""
+        since = _as_of(updated_since)
+        before = _as_of(updated_before)
+        vs = self.court.versions_between(since, before, _as_of(as_of))
+        return [_court_money(self.court.materialise(v)) for v in vs]
+
+    def court_all_versions(self, as_of=None):
+        """Every case version known at as_of (all windows), ordered by (updated_at, case_no)."""
+        from ..timeutil import HORIZON_END
+        return self.court_versions("2016-01-01T00:00:00+08:00", HORIZON_END, as_of)
+
+    # ------------------------------------------------------------------ AMR
+    def amr_cases(self, month, as_of=None):
+        """The enforcement-case feed of a month at as_of (all pages), fine_yuan as Decimal 元."""
+        from ..timeutil import FIRST_YM, LAST_YM
+        i = _period(month)
+        if not FIRST_YM <= i <= LAST_YM:
+            return []
+        out = []
+        for rec in self.amr.items(i, _as_of(as_of)):
+            rec = dict(rec)
+            rec["fine_yuan"] = Decimal(rec["fine_yuan"]) / 100
+            out.append(rec)
+        return out
+
+    def amr_statistics(self, period, as_of=None):
+        """The statistics document served at as_of (highest revision published), or None."""
+        doc = self.stats.document_at(_period(period), _as_of(as_of))
+        return None if doc is None else doc.to_json()
+
+    def amr_statistics_revisions(self, period):
+        """Every revision of a period's statistics document, oldest first."""
+        return [d.to_json() for d in self.stats.documents().get(_period(period), [])]
+
+
+def _court_money(rec: dict) -> dict:
+    for k in ("claim_amount", "award_amount"):
+        if rec[k] is not None:
+            rec[k] = Decimal(rec[k]) / 100
+    return rec
