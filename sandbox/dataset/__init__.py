@@ -118,13 +118,19 @@ class Dataset:
         (updated_at, case_no), as the API serves them (amounts as Decimal 元)."""
         since = _as_of(updated_since)
         before = _as_of(updated_before)
-        vs = self.court.versions_between(since, before, _as_of(as_of))
-        return [_court_money(self.court.materialise(v)) for v in vs]
+        out = []
+        for v in self.court.versions_between(since, before, _as_of(as_of)):
+            out.append(_court_money(self.court.materialise(v)))
+        return out
 
     def court_all_versions(self, as_of=None):
         """Every case version known at as_of (all windows), ordered by (updated_at, case_no)."""
-        from ..timeutil import HORIZON_END
-        return self.court_versions("2016-01-01T00:00:00+08:00", HORIZON_END, as_of)
+        from ..timeutil import month_start_dt
+        from .court import FIRST_GEN_YM, LAST_GEN_YM, MAX_LAG
+        out = []
+        for m in range(FIRST_GEN_YM, LAST_GEN_YM + MAX_LAG + 1):  # window by window: the cache stays warm
+            out.extend(self.court_versions(month_start_dt(m), month_start_dt(m + 1), as_of))
+        return out
 
     # ------------------------------------------------------------------ AMR
     def amr_cases(self, month, as_of=None):

@@ -56,6 +56,7 @@ class AmrData:
         self.ds = ds
         self._anchors = LRU(LOOKAHEAD + 16)
         self._months = LRU(32)
+        self._index = LRU(LOOKAHEAD + 16)
         self._plan = None
         import threading
         self._lock = threading.Lock()
@@ -201,21 +202,29 @@ class AmrData:
         return off
 
     # ------------------------------------------------------------------ month feed
-    def month_cases(self, m: int) -> List[Tuple[tuple, list]]:
-        """(case, [months it belongs to at each change]) candidates for month m, before as_of."""
+    def anchor_index(self, a: int) -> Dict[int, List[tuple]]:
+        """Month -> cases of anchor a that may belong to it (any event or change in that month)."""
+        def build():
+            idx: Dict[int, List[tuple]] = {}
+            for c in self.anchor(a):
+                months = {ym_of(c[A_OPENED])}
+                if c[A_CLOSED] is not None:
+                    months.add(ym_of(c[A_CLOSED]))
+                if c[A_REVOKED] is not None:
+                    months.add(ym_of(c[A_REVOKED]))
+                for ts, _ in c[A_TS]:
+                    months.add(ym_of(datetime.fromtimestamp(ts, TZ).date()))
+                for m in months:
+                    idx.setdefault(m, []).append(c)
+            return idx
+        return self._index.get(a, build)
+
+    def month_cases(self, m: int) -> List[tuple]:
+        """Cases that may belong to month m (at some as_of), ordered by case_id."""
         def build():
             out = []
             for a in range(max(FIRST_ANCHOR, m - 1), min(LAST_ANCHOR, m + LOOKAHEAD) + 1):
-                for c in self.anchor(a):
-                    months = {ym_of(c[A_OPENED])}
-                    if c[A_CLOSED] is not None:
-                        months.add(ym_of(c[A_CLOSED]))
-                    if c[A_REVOKED] is not None:
-                        months.add(ym_of(c[A_REVOKED]))
-                    for ts, _ in c[A_TS]:
-                        months.add(ym_of(datetime.fromtimestamp(ts, TZ).date()))
-                    if m in months:
-                        out.append(c)
+                out.extend(self.anchor_index(a).get(m, ()))
             out.sort(key=lambda c: c[A_ID])
             return out
         return self._months.get(m, build)

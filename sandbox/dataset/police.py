@@ -126,7 +126,7 @@ class PoliceData:
             if c["solved"] is None:
                 c["suspects"] = 0
             else:
-                c["suspects"] = r.choices((1, 2, 3, 4, 5, 7), cum_weights=(52, 80, 91, 96, 99, 100))[0]
+                c["suspects"] = r.choices((1, 2, 3, 4, 5, 7), cum_weights=(65, 87, 95, 98, 99.5, 100))[0]
         for year, target in POLICE_SUSPECTS.items():
             target *= s
             solved = [c for c in cases if not c["trap"] and c["solved"] is not None and c["solved"].year == year]
