@@ -1,5 +1,9 @@
 """Field readers shared by the connectors: each returns the typed value or raises ``RowError``
 with the quarantine reason (``unknown_region``, ``unparsable_date:<field>``, ``invalid_enum:<field>`` …).
+
+The grammars (regular expressions below) are the single definition of what a valid value looks
+like: the Python readers here and the SQL of the bulk CSV path (``ingest.bulk``) both use them,
+so both paths accept and reject exactly the same values.
 """
 
 from __future__ import annotations
@@ -7,16 +11,28 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from dataclasses import dataclass, field as dc_field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
-from ingest.base import RowError
+from ingest.base import Column, RowError
 
 REGIONS_CSV = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "ref_regions.csv"
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-SLASH_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
+WHITESPACE = " \t\r\n"
+
+# ASCII digits only ([0-9], not \d): Python's \d would also take full-width digits, Postgres' would not
+ISO_DATE = r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$"
+SLASH_DATE = r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$"  # the police export's other form, YYYY/M/D
+NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+NUMBER_THOUSANDS = r"^-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?$"  # "1,234,500.50"
+INTEGER = r"^-?[0-9]+$"
+_DATE_RES = (re.compile(ISO_DATE), re.compile(SLASH_DATE))
+_NUMBER_RE = {False: re.compile(NUMBER), True: re.compile(NUMBER_THOUSANDS)}
+_INTEGER_RE = re.compile(INTEGER)
+_USCC_VALUE = {c: i for i, c in enumerate(USCC_CHARSET)}
 
 
 @lru_cache(maxsize=1)
@@ -27,7 +43,7 @@ def region_codes() -> frozenset[str]:
 
 
 def text(value) -> str:
-    return value.strip() if isinstance(value, str) else ("" if value is None else str(value))
+    return value.strip(WHITESPACE) if isinstance(value, str) else ("" if value is None else str(value))
 
 
 def required(value, field: str) -> str:
@@ -64,13 +80,15 @@ def date(value, field: str, *, optional: bool = False) -> dt.date | None:
         if optional:
             return None
         raise RowError(f"missing:{field}")
-    try:
-        match = SLASH_DATE.match(raw)
+    for pattern in _DATE_RES:
+        match = pattern.match(raw)
         if match:
-            return dt.date(*(int(g) for g in match.groups()))
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise RowError(f"unparsable_date:{field}") from None
+            year, month, day = (int(g) for g in match.groups())
+            try:
+                return dt.date(year, month, day)
+            except ValueError:  # out of range: month 13, February 30th, year 0
+                break
+    raise RowError(f"unparsable_date:{field}")
 
 
 def timestamp(value, field: str) -> dt.datetime:
@@ -85,28 +103,35 @@ def timestamp(value, field: str) -> dt.datetime:
 
 
 def decimal(value, field: str, *, optional: bool = False, thousands: bool = False) -> Decimal | None:
-    """An exact decimal ≥ 0; `thousands` accepts `"1,234,500.50"`."""
-    if value is None or (isinstance(value, str) and value.strip() == ""):
+    """An exact decimal ≥ 0 written as digits with an optional fraction; `thousands` also accepts
+    `"1,234,500.50"`. JSON numbers arrive typed."""
+    if value is None or (isinstance(value, str) and text(value) == ""):
         if optional:
             return None
         raise RowError(f"missing:{field}")
     if isinstance(value, bool):
         raise RowError(f"unparsable_number:{field}")
-    raw = repr(value) if isinstance(value, float) else text(value)
-    if thousands:
-        raw = raw.replace(",", "")
-    try:
-        number = Decimal(raw)
-    except InvalidOperation:
-        raise RowError(f"unparsable_number:{field}") from None
-    if not number.is_finite():
-        raise RowError(f"unparsable_number:{field}")
+    if isinstance(value, (int, float, Decimal)):
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if not number.is_finite():
+            raise RowError(f"unparsable_number:{field}")
+    else:
+        raw = text(value)
+        if not _NUMBER_RE[thousands].match(raw):
+            raise RowError(f"unparsable_number:{field}")
+        number = Decimal(raw.replace(",", ""))
     if number < 0:
         raise RowError(f"negative_number:{field}")
     return number
 
 
 def integer(value, field: str) -> int:
+    if isinstance(value, str):
+        raw = text(value)
+        if raw == "":
+            raise RowError(f"missing:{field}")
+        if not _INTEGER_RE.match(raw):
+            raise RowError(f"unparsable_number:{field}")
     number = decimal(value, field)
     if number != number.to_integral_value():
         raise RowError(f"unparsable_number:{field}")
@@ -123,11 +148,59 @@ def boolean(value, field: str, *, optional: bool = False) -> bool | None:
 
 def uscc(value, field: str) -> str:
     """An 18-character unified social credit code with a valid GB 32100-2015 check character."""
-    code = text(value).upper()
-    if len(code) != 18 or any(c not in USCC_CHARSET for c in code):
+    code = text(value)
+    if len(code) != 18 or any(c not in _USCC_VALUE for c in code):
         raise RowError(f"invalid_uscc:{field}")
-    total = sum(USCC_CHARSET.index(c) * w for c, w in zip(code[:17], USCC_WEIGHTS))
-    check = USCC_CHARSET[(31 - total % 31) % 31]
-    if code[17] != check:
+    total = sum(_USCC_VALUE[c] * w for c, w in zip(code, USCC_WEIGHTS))
+    if code[17] != USCC_CHARSET[(31 - total % 31) % 31]:
         raise RowError(f"invalid_uscc:{field}")
     return code
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a CSV export: its contract name, raw column, kind and options.
+
+    A connector lists its fields once; the Python reader (`read`) and the bulk SQL path
+    (`ingest.bulk`) are both driven by that list, in its order (the first failing field names
+    the quarantine reason on both paths).
+    """
+
+    source: str  # the contract's column name (Chinese header)
+    column: str  # the raw table's column
+    kind: str  # required | text | date | decimal | integer | enum | region | uscc | flag
+    pg_type: str
+    optional: bool = False
+    allowed: tuple = ()
+    thousands: bool = False
+    flags: dict = dc_field(default_factory=dict)  # kind "flag": text -> bool (是 / 否)
+
+    @property
+    def raw_column(self) -> Column:
+        return Column(self.column, self.pg_type, self.source)
+
+    def read(self, value):
+        kind = self.kind
+        if kind == "required":
+            return required(value, self.source)
+        if kind == "text":
+            return text(value) or None
+        if kind == "date":
+            return date(value, self.source, optional=self.optional)
+        if kind == "decimal":
+            return decimal(value, self.source, optional=self.optional, thousands=self.thousands)
+        if kind == "integer":
+            return integer(value, self.source)
+        if kind == "enum":
+            return enum(value, self.allowed, self.source, optional=self.optional)
+        if kind == "region":
+            return region(value, self.source)
+        if kind == "uscc":
+            return uscc(value, self.source)
+        if kind == "flag":
+            return self.flags[enum(value, tuple(self.flags), self.source)]
+        raise ValueError(f"unknown field kind {kind}")
+
+
+def read_row(spec: tuple[Field, ...], record: dict) -> tuple:
+    return tuple(f.read(record[f.source]) for f in spec)

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Callable
-
 from ingest.base import FeedError, Fetched, Parsed, Payload, Rejected, RowError
+from ingest.fields import WHITESPACE, Field, read_row
 from ingest.http import FeedClient, public_url
 
 
@@ -30,36 +29,50 @@ def fetch_file(client: FeedClient, source: str, period: str, path: str, *, etag:
                             content_type=response.headers.get("Content-Type"))])
 
 
-def parse_csv(payload: Payload, source: str, period: str, *, encoding: str, header: tuple[str, ...],
-              row: Callable[[dict], tuple]) -> Parsed:
+def decode(payload: Payload, source: str, period: str, encoding: str) -> str:
+    try:
+        return payload.body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise FeedError(source, period, payload.url, f"not valid {encoding} at byte {exc.start}") from None
+
+
+def header_index(got: list[str], fields: tuple[Field, ...], source: str, period: str, url: str) -> list[int]:
+    """Where each field's column is in the file's header; a missing column fails the payload."""
+    got = [h.strip(WHITESPACE).lstrip("\ufeff") for h in got]
+    missing = [f.source for f in fields if f.source not in got]
+    if missing:
+        raise FeedError(source, period, url, f"columns missing from the header: {missing}")
+    return [got.index(f.source) for f in fields]
+
+
+def read_header(content: str, fields: tuple[Field, ...], source: str, period: str, url: str) -> tuple[list[str], list[int]]:
+    """The header row's cells and where each field is among them."""
+    got = next(csv.reader(io.StringIO(content.split("\n", 1)[0])), None)
+    if got is None:
+        raise FeedError(source, period, url, "empty file: no header row")
+    return got, header_index(got, fields, source, period, url)
+
+
+def parse_csv(payload: Payload, source: str, period: str, *, encoding: str, fields: tuple[Field, ...]) -> Parsed:
     """Decode strictly, check the header, turn each line into a raw row or a quarantine row.
 
     A wrong encoding or a missing column fails the whole payload (named by source, period, URL);
     a bad value fails only its row. Blank lines (e.g. at the end of the export) are skipped.
     """
-    try:
-        content = payload.body.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise FeedError(source, period, payload.url, f"not valid {encoding} at byte {exc.start}") from None
+    content = decode(payload, source, period, encoding)
+    got, index = read_header(content, fields, source, period, payload.url)
     reader = csv.reader(io.StringIO(content, newline=""))
-    got = next(reader, None)
-    if got is None:
-        raise FeedError(source, period, payload.url, "empty file: no header row")
-    got = [h.strip().lstrip("\ufeff") for h in got]
-    missing = [h for h in header if h not in got]
-    if missing:
-        raise FeedError(source, period, payload.url, f"columns missing from the header: {missing}")
-    index = [got.index(h) for h in header]
+    next(reader)
     parsed = Parsed()
     for line_no, cells in enumerate(reader, start=2):  # file line, header = line 1
-        if not cells or all(c.strip() == "" for c in cells):
+        if not cells or all(c.strip(WHITESPACE) == "" for c in cells):
             continue
-        record = {h: (cells[i] if i < len(cells) else None) for h, i in zip(header, index)}
+        record = {f.source: (cells[i] if i < len(cells) else None) for f, i in zip(fields, index)}
         if len(cells) != len(got):
             parsed.rejected.append(Rejected(payload.page, line_no, "wrong_column_count", record))
             continue
         try:
-            parsed.rows.append((payload.page, line_no, *row(record)))
+            parsed.rows.append((payload.page, line_no, *read_row(fields, record)))
         except RowError as exc:
             parsed.rejected.append(Rejected(payload.page, line_no, exc.reason, record))
     return parsed

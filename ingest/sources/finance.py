@@ -8,56 +8,43 @@ per 登记编号, the amount counts in the month of 登记日期: the mart's rul
 
 from __future__ import annotations
 
-from ingest import fields
-from ingest.base import Column, Fetched, Parsed, Payload
+from ingest.base import Fetched, Parsed, Payload
+from ingest.fields import Field
 from ingest.files import fetch_file, parse_csv
 from ingest.http import FeedClient
 
-HEADER = ("登记编号", "登记日期", "质押类型", "出质人统一社会信用代码", "质权人", "融资金额（万元）", "登记状态",
-          "是否首贷", "区县代码")
 PLEDGE_TYPES = {"专利权质押", "商标权质押", "著作权质押", "混合质押"}
 STATUSES = {"有效", "已注销", "已撤销"}
-FIRST_LOAN = {"是": True, "否": False}
+
+
+FIELDS = (  # in the order a row is checked: the first bad field names the quarantine reason
+    Field("登记编号", "registration_no", "required", "text not null"),
+    Field("登记日期", "registration_date", "date", "date not null"),
+    Field("质押类型", "pledge_type", "enum", "text not null", allowed=PLEDGE_TYPES),
+    Field("出质人统一社会信用代码", "pledgor_uscc", "uscc", "text not null"),
+    Field("质权人", "pledgee", "text", "text"),
+    Field("融资金额（万元）", "amount_wan", "decimal", "numeric(20,6) not null"),
+    Field("登记状态", "status", "enum", "text not null", allowed=STATUSES),
+    Field("是否首贷", "is_first_loan", "flag", "boolean not null", flags={"是": True, "否": False}),
+    Field("区县代码", "region_code", "region", "text not null"),
+)
 
 
 class Finance:
     name = "finance"
     conn_id = "ipkpi_finance"
     raw_table = "raw.finance_pledges"
-    columns = (
-        Column("registration_no", "text not null", "登记编号"),
-        Column("registration_date", "date not null", "登记日期"),
-        Column("pledge_type", "text not null", "质押类型"),
-        Column("pledgor_uscc", "text not null", "出质人统一社会信用代码"),
-        Column("pledgee", "text", "质权人"),
-        Column("amount_wan", "numeric(20,6) not null", "融资金额（万元）"),
-        Column("status", "text not null", "登记状态"),
-        Column("is_first_loan", "boolean not null", "是否首贷"),
-        Column("region_code", "text not null", "区县代码"),
-    )
+    fields = FIELDS
+    columns = tuple(f.raw_column for f in FIELDS)
     extra_tables: dict = {}
+    encoding = "utf-8-sig"
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
         return fetch_file(client, self.name, period, f"/open/ip-pledge/{period}.csv",
                           params={"access_token": client.endpoint.password or ""}, etag=etag)
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
-        return parse_csv(payloads[0], self.name, period, encoding="utf-8-sig", header=HEADER, row=self._row)
-
-    @staticmethod
-    def _row(r: dict) -> tuple:
-        first = fields.enum(r["是否首贷"], FIRST_LOAN, "是否首贷")
-        return (
-            fields.required(r["登记编号"], "登记编号"),
-            fields.date(r["登记日期"], "登记日期"),
-            fields.enum(r["质押类型"], PLEDGE_TYPES, "质押类型"),
-            fields.uscc(r["出质人统一社会信用代码"], "出质人统一社会信用代码"),
-            fields.text(r["质权人"]) or None,
-            fields.decimal(r["融资金额（万元）"], "融资金额（万元）"),
-            fields.enum(r["登记状态"], STATUSES, "登记状态"),
-            FIRST_LOAN[first],
-            fields.region(r["区县代码"]),
-        )
+        return parse_csv(payloads[0], self.name, period, encoding=self.encoding, fields=FIELDS)
 
 
 SOURCE = Finance()

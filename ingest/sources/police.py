@@ -8,34 +8,38 @@ filed or changed in M in its current state: the latest file wins per 案件编�
 
 from __future__ import annotations
 
-from ingest import fields
-from ingest.base import Column, Fetched, Parsed, Payload
+from ingest.base import Fetched, Parsed, Payload
+from ingest.fields import Field
 from ingest.files import fetch_file, parse_csv
 from ingest.http import FeedClient
 
-HEADER = ("案件编号", "立案日期", "破案日期", "案由", "涉案金额（元）", "打处人数", "专项行动", "线索来源", "区县代码")
 OFFENCES = {"假冒注册商标罪", "销售假冒注册商标的商品罪", "非法制造、销售非法制造的注册商标标识罪", "假冒专利罪",
             "侵犯著作权罪", "销售侵权复制品罪", "侵犯商业秘密罪", "为境外窃取、刺探、收买、非法提供商业秘密罪"}
 CAMPAIGNS = {"蓝剑", "昆仑"}
 LEAD_SOURCES = {"自行侦查", "群众举报", "行政移送-市场监管", "行政移送-海关", "上级交办"}
 
 
+FIELDS = (  # in the order a row is checked: the first bad field names the quarantine reason
+    Field("案件编号", "case_id", "required", "text not null"),
+    Field("立案日期", "filed_date", "date", "date not null"),
+    Field("破案日期", "solved_date", "date", "date", optional=True),
+    Field("案由", "offence", "enum", "text not null", allowed=OFFENCES),
+    Field("涉案金额（元）", "amount_yuan", "decimal", "numeric(20,2) not null", thousands=True),
+    Field("打处人数", "suspects", "integer", "int not null"),
+    Field("专项行动", "campaign", "enum", "text", optional=True, allowed=CAMPAIGNS),
+    Field("线索来源", "lead_source", "enum", "text not null", allowed=LEAD_SOURCES),
+    Field("区县代码", "region_code", "region", "text not null"),
+)
+
+
 class Police:
     name = "police"
     conn_id = "ipkpi_police"
     raw_table = "raw.police_cases"
-    columns = (
-        Column("case_id", "text not null", "案件编号"),
-        Column("filed_date", "date not null", "立案日期"),
-        Column("solved_date", "date", "破案日期 (null while unsolved)"),
-        Column("offence", "text not null", "案由"),
-        Column("amount_yuan", "numeric(20,2) not null", "涉案金额（元）"),
-        Column("suspects", "int not null", "打处人数"),
-        Column("campaign", "text", "专项行动"),
-        Column("lead_source", "text not null", "线索来源"),
-        Column("region_code", "text not null", "区县代码"),
-    )
+    fields = FIELDS
+    columns = tuple(f.raw_column for f in FIELDS)
     extra_tables: dict = {}
+    encoding = "gbk"
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
         auth = (client.endpoint.login or "ipkpi", client.endpoint.password or "")
@@ -43,23 +47,7 @@ class Police:
                           etag=etag, auth=auth)
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
-        return parse_csv(payloads[0], self.name, period, encoding="gbk", header=HEADER, row=self._row)
-
-    @staticmethod
-    def _row(r: dict) -> tuple:
-        filed = fields.date(r["立案日期"], "立案日期")
-        solved = fields.date(r["破案日期"], "破案日期", optional=True)
-        return (
-            fields.required(r["案件编号"], "案件编号"),
-            filed,
-            solved,
-            fields.enum(r["案由"], OFFENCES, "案由"),
-            fields.decimal(r["涉案金额（元）"], "涉案金额（元）", thousands=True),
-            fields.integer(r["打处人数"], "打处人数"),
-            fields.enum(r["专项行动"], CAMPAIGNS, "专项行动", optional=True),
-            fields.enum(r["线索来源"], LEAD_SOURCES, "线索来源"),
-            fields.region(r["区县代码"]),
-        )
+        return parse_csv(payloads[0], self.name, period, encoding=self.encoding, fields=FIELDS)
 
 
 SOURCE = Police()
