@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from ingest.base import FeedError, Fetched, Parsed, Payload, Rejected, RowError
-from ingest.fields import WHITESPACE, Field, read_row
+from ingest.fields import WHITESPACE, Field
 from ingest.http import FeedClient, public_url
 
 
@@ -64,15 +64,16 @@ def parse_csv(payload: Payload, source: str, period: str, *, encoding: str, fiel
     reader = csv.reader(io.StringIO(content, newline=""))
     next(reader)
     parsed = Parsed()
+    readers = [(f.reader, i) for f, i in zip(fields, index)]
+    width = len(got)
     for line_no, cells in enumerate(reader, start=2):  # file line, header = line 1
         if not cells or all(c.strip(WHITESPACE) == "" for c in cells):
             continue
-        record = {f.source: (cells[i] if i < len(cells) else None) for f, i in zip(fields, index)}
-        if len(cells) != len(got):
-            parsed.rejected.append(Rejected(payload.page, line_no, "wrong_column_count", record))
-            continue
         try:
-            parsed.rows.append((payload.page, line_no, *read_row(fields, record)))
+            if len(cells) != width:
+                raise RowError("wrong_column_count")
+            parsed.rows.append((payload.page, line_no, *[read(cells[i]) for read, i in readers]))
         except RowError as exc:
+            record = {f.source: (cells[i] if i < len(cells) else None) for f, i in zip(fields, index)}
             parsed.rejected.append(Rejected(payload.page, line_no, exc.reason, record))
     return parsed
