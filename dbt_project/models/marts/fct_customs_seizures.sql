@@ -1,8 +1,9 @@
-{# One row per seizure batch in its latest state (the current workbook of its month). #}
+{# 海关查扣 One row per seizure batch in its latest state (the current workbook of its month). #}
+{{ config(materialized='view') }}
 select
     seizure_no,
     seizure_date,
-    seizure_period,
+    {{ month_of('seizure_date') }} as seizure_period,
     direction,
     channel,
     right_type,
@@ -12,5 +13,8 @@ select
     campaign,
     disposition,
     is_released,
+    not is_released as counts_in_kpis,
+    file_period,
     load_id
 from {{ ref('int_customs__seizures_current') }}
+where is_present

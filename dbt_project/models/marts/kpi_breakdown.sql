@@ -1,22 +1,8 @@
-{# Splits of a KPI by a dimension (MART.md published.kpi_breakdown), city rows at both grains. #}
-with seizures as (
-    select seizure_period as period, left(seizure_period, 4) as year, channel, direction, quantity, value_yuan
-    from {{ ref('fct_customs_seizures') }}
-    where not is_released
-),
-
-customs as (
-    {% for dimension in ['channel', 'direction'] %}
-    {% for grain, period in [('month', 'period'), ('year', 'year')] %}
-    select 'customs_seizure_batches' as kpi_code, '{{ grain }}' as grain, {{ period }} as period,
-           '330200' as region_code, '{{ dimension }}' as dimension, {{ dimension }} as member,
-           count(*)::numeric as value
-    from seizures
-    group by {{ period }}, {{ dimension }}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-)
-
-select * from customs
+{#
+  Splits of a KPI by a dimension (MART.md published.kpi_breakdown): case_type and right_type for
+  the court KPIs, category for AMR cases, channel and direction for customs, offence for police,
+  pledge_type for the pledge KPIs; city rows at both grains, every member of the contract (0 for
+  counts and sums without records, NULL for rates and means). Only periods the KPI has are split.
+#}
+select b.kpi_code, b.grain, b.period, b.region_code, b.dimension, b.member, b.value
+from {{ ref('int_kpi_breakdowns') }} as b

@@ -2,6 +2,8 @@
   The KPI mart (MART.md published.kpi_values, less publication_id): every KPI, grain, period and
   region, with completeness, the same period a year earlier (同比) and the target where one applies.
 #}
+{{ config(indexes=[{'columns': ['kpi_code', 'grain', 'period', 'region_code'], 'unique': true}]) }}
+
 with observations as (
     select * from {{ ref('int_kpi_observations') }}
 ),
@@ -45,10 +47,11 @@ select
     v.yoy_growth_pct,
     t.target_value,
     {# an incomplete year never looks finished: no attainment, no verdict #}
-    case when v.is_complete and t.target_value is not null and v.value <> 0 then
-        case when t.comparator = '<=' then t.target_value / v.value * 100 else v.value / t.target_value * 100 end
-    end as attainment_pct,
     case when v.is_complete and t.target_value is not null then
+        case when t.comparator = '<=' then t.target_value / nullif(v.value, 0) * 100
+             else v.value / nullif(t.target_value, 0) * 100 end
+    end as attainment_pct,
+    case when v.is_complete and t.target_value is not null and v.value is not null then
         case when t.comparator = '<=' then v.value <= t.target_value else v.value >= t.target_value end
     end as target_met
 from with_previous as v

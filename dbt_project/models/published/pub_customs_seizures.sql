@@ -1,4 +1,4 @@
 select seizure_no, seizure_date, direction, channel, right_type, goods_category, quantity, value_yuan,
-       campaign, disposition, is_released,
+       campaign, disposition, is_released, counts_in_kpis,
        '{{ var("publication_id") }}'::text as publication_id
 from {{ ref('fct_customs_seizures') }}

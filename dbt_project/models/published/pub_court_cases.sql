@@ -1,0 +1,5 @@
+select case_no, case_type, trial_level, right_type, filed_date, closed_date, closing_method,
+       claim_amount_yuan, award_amount_yuan, punitive_damages, appealed, foreign_related,
+       region_code as court_code, trial_days, updated_at,
+       '{{ var("publication_id") }}'::text as publication_id
+from {{ ref('fct_court_cases') }}

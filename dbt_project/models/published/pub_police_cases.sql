@@ -1,0 +1,4 @@
+select case_id, filed_date, solved_date, offence, amount_yuan, suspects, campaign, lead_source,
+       is_admin_transfer, region_code,
+       '{{ var("publication_id") }}'::text as publication_id
+from {{ ref('fct_police_cases') }}
