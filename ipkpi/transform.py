@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,16 +37,29 @@ def dbt_env(dsn: str, home: Path) -> dict[str, str]:
 
 def run_dbt(args: list[str], dsn: str, home: Path, publication_id: str | None = None) -> str:
     """Run ``dbt <args>``; raise with dbt's own summary of what failed."""
-    command = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", str(DBT_PROJECT),
-               "--profiles-dir", str(DBT_PROJECT)]
+    command = [str(Path(sys.executable).with_name("dbt")), "--no-use-colors", *args, "--project-dir",
+               str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
     if publication_id:
         command += ["--vars", f'{{"publication_id": "{publication_id}"}}']
     result = subprocess.run(command, env=dbt_env(dsn, home), cwd=DBT_PROJECT, capture_output=True, text=True)
     output = result.stdout + result.stderr
     if result.returncode != 0:
-        failures = [line for line in output.splitlines() if "ERROR" in line or "FAIL" in line or "Error" in line]
-        raise TransformError(f"dbt {' '.join(args)} failed:\n" + "\n".join(failures[-30:] or output.splitlines()[-30:]))
+        raise TransformError(summarise_failure(args, output))
     return output
+
+
+def summarise_failure(args: list[str], output: str) -> str:
+    """One line naming what failed (model or test and dbt's reason), then dbt's own details."""
+    lines = [re.sub(r"^\d\d:\d\d:\d\d\s+", "", ln).strip() for ln in output.splitlines()]
+    totals = next((ln for ln in reversed(lines) if ln.startswith("Done. PASS=")), "")
+    failed = []
+    for i, line in enumerate(lines):
+        if re.match(r"^(Database Error|Compilation Error|Failure|Runtime Error) in ", line):
+            reason = next((ln for ln in lines[i + 1:i + 4] if ln), "")
+            failed.append(f"{line} — {reason}")
+    head = f"dbt {' '.join(args)} failed ({totals.removeprefix('Done. ') or 'no summary'})"
+    details = failed or [ln for ln in lines if "ERROR" in ln or "Error" in ln][-10:] or lines[-20:]
+    return head + ": " + " | ".join(details[:5])
 
 
 def build(dsn: str, home: Path, publication_id: str) -> str:
