@@ -1,0 +1,101 @@
+"""Helpers shared by the mart tests and dbt_project/bench_mart.py: databases, dbt runs, snapshots."""
+
+from __future__ import annotations
+
+import os
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# the mart's own stack: never the defaults (55432…) nor the session fixtures' (55532…)
+MART_ENV = {
+    "IPKPI_HOME": str(ROOT / "var" / "test-mart"),
+    "IPKPI_PG_PORT": os.environ.get("IPKPI_MART_TEST_PG_PORT", "55732"),
+    "IPKPI_AIRFLOW_PORT": os.environ.get("IPKPI_MART_TEST_AIRFLOW_PORT", "28380"),
+    "IPKPI_SANDBOX_PORT": os.environ.get("IPKPI_MART_TEST_SANDBOX_PORT", "29101"),
+}
+
+
+def mart_settings(env: dict | None = None):
+    from ipkpi.config import Settings
+
+    env = env or MART_ENV
+    return Settings(home=Path(env["IPKPI_HOME"]).resolve(), pg_port=int(env["IPKPI_PG_PORT"]),
+                    airflow_port=int(env["IPKPI_AIRFLOW_PORT"]), sandbox_port=int(env["IPKPI_SANDBOX_PORT"]))
+
+
+def fresh_database(settings, name: str) -> str:
+    """(Re)create database `name` owned by ipkpi_owner, initialised like the warehouse; its DSN."""
+    from ipkpi import services
+    from ipkpi.warehouse import init_warehouse
+
+    services.ensure_postgres(settings)
+    with psycopg.connect(settings.embedded_dsn("postgres", "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER ipkpi_owner").format(sql.Identifier(name)))
+    dsn = settings.embedded_dsn(name, "ipkpi_owner")
+    init_warehouse(dsn, settings)
+    return dsn
+
+
+def dbt(args: list[str], dsn: str, home: Path, publication_id: str = "pub-test") -> float:
+    """Run dbt (through ipkpi.transform, as the pipeline does); seconds taken."""
+    from ipkpi.transform import run_dbt
+
+    started = time.monotonic()
+    run_dbt(args, dsn, home, publication_id)
+    return time.monotonic() - started
+
+
+def kpi_values(dsn: str, schema: str = "marts") -> dict[tuple[str, str, str, str], Decimal | None]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(sql.SQL("SELECT kpi_code, grain, period, region_code, value FROM {}.kpi_values").format(
+            sql.Identifier(schema))).fetchall()
+    return {(k, g, p, r): v for k, g, p, r, v in rows}
+
+
+# business content of the mart: bookkeeping columns (processed_at, computed_at, publication ids) left out
+SNAPSHOT_QUERIES = {
+    "kpi_values": "SELECT kpi_code, grain, period, region_code, value, unit, is_complete, months_covered, prev_value,"
+                  " yoy_growth_pct, target_value, attainment_pct, target_met FROM marts.kpi_values",
+    "kpi_breakdown": "SELECT kpi_code, grain, period, region_code, dimension, member, value FROM marts.kpi_breakdown",
+    "fct_court_cases": "SELECT * FROM marts.fct_court_cases",
+    "fct_enforcement_cases": "SELECT * FROM marts.fct_enforcement_cases",
+    "fct_police_cases": "SELECT * FROM marts.fct_police_cases",
+    "fct_pledges": "SELECT * FROM marts.fct_pledges",
+    "fct_customs_seizures": "SELECT * FROM marts.fct_customs_seizures",
+    "fct_statistics": "SELECT * FROM marts.fct_statistics",
+    "ytd_violations": "SELECT * FROM intermediate.int_amr__statistics_ytd_violations",
+}
+
+
+def snapshot(dsn: str) -> dict[str, set[tuple]]:
+    out = {}
+    with psycopg.connect(dsn) as conn:
+        for name, query in SNAPSHOT_QUERIES.items():
+            out[name] = set(conn.execute(query).fetchall())
+    return out
+
+
+def diff(a: dict[str, set], b: dict[str, set], limit: int = 5) -> dict[str, dict]:
+    """Per relation, a few rows only in a and only in b (empty when equal)."""
+    out = {}
+    for name in a:
+        only_a, only_b = a[name] - b[name], b[name] - a[name]
+        if only_a or only_b:
+            out[name] = {"only_first": sorted(only_a, key=repr)[:limit], "only_second": sorted(only_b, key=repr)[:limit],
+                         "counts": (len(only_a), len(only_b))}
+    return out
+
+
+def close(a, b) -> bool:
+    """Equal values: exact for integers and money; rates and means to 1e-9 (numeric division)."""
+    if a is None or b is None:
+        return a is None and b is None
+    a, b = Decimal(a), Decimal(b)
+    return abs(a - b) <= Decimal("1e-9") * max(Decimal(1), abs(b))
