@@ -24,14 +24,14 @@ with_coverage as (
 ),
 
 with_previous as (
+    {# 同比: the same KPI, region and grain one year earlier (a year, or the same month of the year before) #}
     select
         cur.*,
-        prev.value as prev_value,
-        case when prev.value <> 0 then (cur.value / prev.value - 1) * 100 end as yoy_growth_pct
+        case when lag(left(cur.period, 4)::int) over same_slot = left(cur.period, 4)::int - 1
+             then lag(cur.value) over same_slot end as prev_value
     from with_coverage as cur
-    left join with_coverage as prev
-        on prev.kpi_code = cur.kpi_code and prev.grain = cur.grain and prev.region_code = cur.region_code
-        and prev.period = {{ period_year_before('cur.period') }}
+    window same_slot as (partition by cur.kpi_code, cur.grain, cur.region_code, substr(cur.period, 5)
+                         order by cur.period)
 )
 
 select
@@ -44,7 +44,7 @@ select
     v.is_complete,
     v.months_covered,
     v.prev_value,
-    v.yoy_growth_pct,
+    case when v.prev_value <> 0 then (v.value / v.prev_value - 1) * 100 end as yoy_growth_pct,
     t.target_value,
     {# an incomplete year never looks finished: no attainment, no verdict #}
     case when v.is_complete and t.target_value is not null then
