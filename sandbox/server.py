@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from .config import AGENCIES, SandboxConfig
 from .dataset import Dataset
 from .faults import FaultInjector
-from .dataset.amr import record_json as amr_record_json
+from .dataset.amr import served_json as amr_served_json
 from .dataset.court import record_json as court_record_json
 from .timeutil import FIRST_YM, LAST_YM, http_date, parse_http_date, parse_iso, ym, ym_parse
 
@@ -246,11 +246,10 @@ class App:
             offset = self._read_cursor(cursor, month)
             if offset is None:
                 return error(400, "invalid cursor for this month")
-        items = self.ds.amr.items(i, self.as_of) if FIRST_YM <= i <= LAST_YM else []
+        items = amr_served_json(self.ds.amr, i, self.as_of) if FIRST_YM <= i <= LAST_YM else []
         chunk = items[offset:offset + self.AMR_PAGE]
         nxt = self._cursor(month, offset + self.AMR_PAGE) if offset + self.AMR_PAGE < len(items) else None
-        data = ",".join(amr_record_json(x) for x in chunk)
-        body = f'{{"items":[{data}],"next_cursor":{json.dumps(nxt)}}}'.encode("utf-8")
+        body = b'{"items":[' + b",".join(chunk) + b'],"next_cursor":' + json.dumps(nxt).encode() + b"}"
         return Response(200, body, {"Content-Type": "application/json; charset=utf-8"})
 
     def amr_statistics(self, req: Request) -> Response:
@@ -298,6 +297,8 @@ def _fault_key(path: str, query: Dict[str, List[str]]) -> str:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # TCP_NODELAY: no 40 ms delayed-ACK stalls on keep-alive
+    wbufsize = 1 << 16               # headers and body leave in one write
     server_version = "ipkpi-sandbox/1.0"
     sys_version = ""
 

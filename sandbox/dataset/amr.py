@@ -54,9 +54,10 @@ def _base_duration(r) -> float:
 class AmrData:
     def __init__(self, ds):
         self.ds = ds
-        self._anchors = LRU(LOOKAHEAD + 16)
-        self._months = LRU(32)
-        self._index = LRU(LOOKAHEAD + 16)
+        self._anchors = LRU(LOOKAHEAD + 4)
+        self._months = LRU(16)
+        self._index = LRU(LOOKAHEAD + 4)
+        self._served = LRU(16)
         self._plan = None
         import threading
         self._lock = threading.Lock()
@@ -269,6 +270,12 @@ class AmrData:
             if rec is not None and m in months:
                 out.append(rec)
         return out
+
+
+def served_json(amr: "AmrData", m: int, as_of: datetime) -> List[bytes]:
+    """The month's items as UTF-8 JSON, cached per (month, as_of): pages are slices of it."""
+    key = (m, int(as_of.timestamp()))
+    return amr._served.get(key, lambda: [record_json(x).encode("utf-8") for x in amr.items(m, as_of)])
 
 
 def record_json(rec: dict) -> str:

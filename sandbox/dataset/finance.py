@@ -129,22 +129,23 @@ class FinanceData:
                         rel = None
                     if rel is not None and rel <= HORIZON_LAST_DAY:
                         events.append((rel, "已注销"))
-                x["events"] = events
-            return recs
+                x["events"] = tuple(events)
+            # compact tuples: (no, date, type, uscc, lender, units, first, region, events)
+            return [(x["登记编号"], x["登记日期"], x["type"], x["出质人统一社会信用代码"], x["质权人"], x["units"],
+                     x["是否首贷"], x["区县代码"], x["events"]) for x in recs]
         return self._reg.get(i, build)
 
     @staticmethod
-    def _row(x: dict, at: date) -> dict:
+    def _row(x: tuple, at: date) -> dict:
+        no, day, ptype, code, lender, u, first, region, events = x
         status = "有效"
-        for d, s in x["events"]:
+        for d, s in events:
             if d <= at:
                 status = s
-        u = x["units"]
         return {
-            "登记编号": x["登记编号"], "登记日期": x["登记日期"].isoformat(), "质押类型": x["type"],
-            "出质人统一社会信用代码": x["出质人统一社会信用代码"], "质权人": x["质权人"],
-            "融资金额（万元）": f"{u // 100}.{u % 100:02d}", "登记状态": status, "是否首贷": x["是否首贷"],
-            "区县代码": x["区县代码"],
+            "登记编号": no, "登记日期": day.isoformat(), "质押类型": ptype, "出质人统一社会信用代码": code,
+            "质权人": lender, "融资金额（万元）": f"{u // 100}.{u % 100:02d}", "登记状态": status, "是否首贷": first,
+            "区县代码": region,
         }
 
     def file_rows(self, i: int) -> List[dict]:
@@ -153,7 +154,7 @@ class FinanceData:
         out = []
         for b in range(max(FIRST_GEN_YM, i - MAX_LAG), i + 1):
             for x in self.registrations(b):
-                if b == i or any(ym_of(d) == i for d, _ in x["events"][1:]):
+                if b == i or any(ym_of(d) == i for d, _ in x[8][1:]):
                     out.append(self._row(x, end))
         out.sort(key=lambda row: (row["登记日期"], row["登记编号"]))
         return out

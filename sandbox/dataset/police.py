@@ -98,7 +98,10 @@ class PoliceData:
             seqs[key] = seqs.get(key, 0) + 1 + (1 if r.random() < 0.1 else 0)
             c["id"] = f"A{c['region']}{c['filed'].year:04d}{c['filed'].month:02d}{seqs[key]:04d}"
         cases.sort(key=lambda c: c["id"])
-        return cases
+        # compact: (id, filed, offence, campaign, source, region, trap, ((date, solved, suspects, amount), ...))
+        return [(c["id"], c["filed"], c["offence"], c["campaign"], c["source"], c["region"], c["trap"],
+                 tuple((d, st["solved"], st["suspects"], st["amount"]) for d, st in c["events"]))
+                for c in cases]
 
     def _calibrate_solved(self, cases, r):
         s = self.ds.scale
@@ -171,16 +174,16 @@ class PoliceData:
         def build():
             end = month_end(i)
             out = []
-            for c in self.cases():
-                if not any(ym_of(d) == i for d, _ in c["events"]):
+            for cid, filed, offence, campaign, source, region, trap, events in self.cases():
+                if not any(ym_of(ev[0]) == i for ev in events):
                     continue
                 state = None
-                for d, st in c["events"]:
-                    if d <= end:
-                        state = st
-                out.append({"id": c["id"], "filed": c["filed"], "solved": state["solved"],
-                            "offence": c["offence"], "amount": state["amount"], "suspects": state["suspects"],
-                            "campaign": c["campaign"], "source": c["source"], "region": c["region"]})
+                for ev in events:
+                    if ev[0] <= end:
+                        state = ev
+                out.append({"id": cid, "filed": filed, "solved": state[1], "offence": offence,
+                            "amount": state[3], "suspects": state[2], "campaign": campaign, "source": source,
+                            "region": region})
             return out
         return self._rows.get(i, build)
 
