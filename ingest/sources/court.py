@@ -17,7 +17,7 @@ from ingest.api import expect_keys, json_body, payload_json, retry_short
 from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
 from ingest.http import FeedClient, public_url
 
-PAGE_SIZE = 500
+PAGE_SIZE = 500  # the feed's maximum: fewest requests
 CASE_TYPES = {"民事", "刑事", "行政"}
 TRIAL_LEVELS = {"一审", "二审", "再审"}
 RIGHT_TYPES = {"专利", "商标", "著作权", "商业秘密", "植物新品种", "不正当竞争", "其他"}
@@ -33,6 +33,7 @@ class Court:
     name = "court"
     conn_id = "ipkpi_court"
     raw_table = "raw.court_cases"
+    page_size = PAGE_SIZE
     version_key = ("case_no", "updated_at")
     columns = (
         Column("case_no", "text not null", "案号"),
@@ -58,7 +59,7 @@ class Court:
         payloads: list[Payload] = []
         received, total, page = 0, None, 1
         while total is None or received < total:
-            params = {"updated_since": since, "updated_before": before, "page": page, "page_size": PAGE_SIZE}
+            params = {"updated_since": since, "updated_before": before, "page": page, "page_size": self.page_size}
 
             def get_page():
                 response = client.get("/v1/ip-cases", params=params, headers=headers, what=f"court {period}")
@@ -68,7 +69,7 @@ class Court:
 
             def short(result):
                 _, body = result
-                expected = min(PAGE_SIZE, body["total"] - received)
+                expected = min(self.page_size, body["total"] - received)
                 return isinstance(body["data"], list) and len(body["data"]) < expected
 
             response, body = retry_short(get_page, short, self.name, period, f"/v1/ip-cases page {page}")
@@ -76,7 +77,7 @@ class Court:
             if total is not None and body["total"] != total:
                 raise FeedError(self.name, period, url, f"total changed while paging ({total} → {body['total']})")
             total = body["total"]
-            if not isinstance(body["data"], list) or len(body["data"]) > PAGE_SIZE:
+            if not isinstance(body["data"], list) or len(body["data"]) > self.page_size:
                 raise FeedError(self.name, period, url, "data is not a list of at most page_size records")
             if total == 0:
                 return Fetched(not_published=True)  # an API month with no records: not yet available
@@ -86,7 +87,7 @@ class Court:
             if not body["data"] and received < total:
                 raise FeedError(self.name, period, url, f"received {received} of total {total}, then an empty page")
             page += 1
-            if page > math.ceil(total / PAGE_SIZE) + 1:
+            if page > math.ceil(total / self.page_size) + 1:
                 raise FeedError(self.name, period, url, f"more pages than total {total} allows")
         if received != total:
             raise FeedError(self.name, period, payloads[-1].url, f"received {received} records, total says {total}")

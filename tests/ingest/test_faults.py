@@ -12,7 +12,7 @@ from ingest.registry import SOURCES, connector
 from ingest.runner import ingest_months
 from sandbox import SandboxConfig, start_server
 
-MONTHS = ["2020-11", "2020-12", "2021-01"]
+MONTHS = ["2020-11", "2020-12", "2021-01", "2021-02"]
 # tuned for tests: short time-outs and back-off (the sandbox's time-out fault sleeps longer than the read time-out)
 HTTP = {"timeout": (2.0, 1.0), "retries": 8, "backoff": 0.05, "backoff_max": 0.5}
 AIRFLOW_TRIES = 6  # what Airflow's task retries give a task
@@ -66,6 +66,15 @@ def ingest_all(server, dsn, endpoint_for) -> dict:
     return raw_fingerprint(dsn)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def small_court_pages():
+    """Pages of 40 instead of 500: the court windows then span several pages, so paging faults happen."""
+    court = connector("court")
+    court.page_size = 40
+    yield
+    court.page_size = type(court).page_size
+
+
 @pytest.fixture(scope="module")
 def reference(warehouse, sandbox, sandbox_credentials):
     from ingest.http import Endpoint
@@ -86,6 +95,7 @@ def test_each_fault_kind_is_survived(kind, reference, warehouse, sandbox_credent
     server = faulty(sandbox_credentials, 0.3, (kind,), seed=7)
     try:
         assert ingest_all(server, warehouse, endpoint_for) == reference
+        assert server.app.faults.injected[kind] > 0  # the fault really happened
     finally:
         server.stop()
 
@@ -95,5 +105,8 @@ def test_random_faults_leave_exactly_the_records(seed, reference, warehouse, san
     server = faulty(sandbox_credentials, 0.2, ("429", "500", "502", "503", "reset", "timeout", "short_page"), seed)
     try:
         assert ingest_all(server, warehouse, endpoint_for) == reference
+        injected = dict(server.app.faults.injected)
+        print(f"seed {seed}: faults injected {sum(injected.values())} {injected}")
+        assert sum(injected.values()) > 0
     finally:
         server.stop()
