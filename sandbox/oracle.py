@@ -512,3 +512,35 @@ def target_checks(o: Oracle, targets_csv: str):
                     met = Decimal(v) >= target if cmp_ == ">=" else Decimal(v) <= target
                 out.append((kpi, y, cmp_, target, v, met))
     return out
+
+
+def main(argv=None) -> int:
+    """python -m sandbox.oracle [--seed S] [--scale N] [--as-of ISO]: the seed checks and the targets."""
+    import argparse
+    import os
+
+    from .config import DEFAULT_AS_OF, DEFAULT_SEED
+    p = argparse.ArgumentParser(prog="python -m sandbox.oracle")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--scale", type=int, default=1)
+    p.add_argument("--as-of", default=DEFAULT_AS_OF)
+    p.add_argument("--targets", default="/work/shared/contract/targets.csv")
+    a = p.parse_args(argv)
+    o = Oracle(Dataset(seed=a.seed, scale=a.scale), a.as_of)
+    ok = True
+    print("seed actuals (city 330200)")
+    for label, value, stated, good in seed_actual_checks(o):
+        ok &= good
+        print(f"  {'ok ' if good else 'BAD'} {label:<52} oracle {value}   stated {stated}")
+    if os.path.exists(a.targets):
+        print("targets")
+        for kpi, year, cmp_, target, value, met in target_checks(o, a.targets):
+            tv = None if target is None else round_half_up(target, 2)
+            vv = None if value is None else round_half_up(value, 2)
+            print(f"  {kpi:<38} {year} {cmp_} {tv}: {vv}  {'met' if met else 'missed' if met is False else '-'}")
+    print("quarantined:", dict(o.quarantine), "blocking:", o.blocking)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

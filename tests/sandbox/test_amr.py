@@ -141,3 +141,10 @@ def test_opt_in_ytd_decrease(make_server):
     fixed = make_server(traps={"ytd_decrease": {"period": "2021-05", "fixed_at": "2022-03-01T10:00:00+08:00"}})
     doc = stats(fixed, "2021-05").json()
     assert {(r["indicator"], r["region"]): r["value"] for r in doc["rows"]}[key] >= apr[key]
+
+
+def test_opt_in_district_exceeds_city(make_server):
+    srv = make_server(traps={"district_exceeds_city": "2020-06"})
+    rows = stats(srv, "2020-06").json()["rows"]
+    city = next(r["value"] for r in rows if r["indicator"] == "trademarks_in_force" and r["region"] == "330200")
+    assert any(r["value"] > city for r in rows if r["indicator"] == "trademarks_in_force" and r["region"] != "330200")
