@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 import requests
 
@@ -40,7 +40,10 @@ class AirflowClient:
             time.sleep(1)
 
     def trigger(self, run_id: str, start: datetime, end: datetime, dag_id: str = DAG_ID) -> dict:
-        body = {"dag_run_id": run_id, "logical_date": start.isoformat(), "data_interval_start": start.isoformat(),
+        """A manual run with an explicit data interval. Its logical date is the trigger time, as for
+        any manual run: a logical date is unique per DAG, and the same range may be run again."""
+        now = datetime.now(timezone.utc).isoformat()
+        body = {"dag_run_id": run_id, "logical_date": now, "data_interval_start": start.isoformat(),
                 "data_interval_end": end.isoformat(), "conf": {}}
         return self._call("POST", f"/dags/{dag_id}/dagRuns", json=body).json()
 
