@@ -55,6 +55,10 @@ class SandboxConfig:
             raise ValueError("scale must be >= 1")
         self.seed = int(self.seed)
         self.traps = dict(self.traps or {})
+        from .dataset import OPT_IN_TRAPS
+        unknown = set(self.traps) - set(OPT_IN_TRAPS)
+        if unknown:
+            raise ValueError(f"unknown traps {sorted(unknown)}; known: {OPT_IN_TRAPS}")
         self.as_of_dt  # validate
 
     @property

@@ -15,6 +15,9 @@ from .finance import FinanceData
 from .police import PoliceData
 
 
+OPT_IN_TRAPS = ("ytd_decrease", "customs_total_mismatch", "district_exceeds_city")
+
+
 def _as_of(as_of) -> datetime:
     if as_of is None:
         return parse_iso(DEFAULT_AS_OF)
@@ -42,6 +45,9 @@ class Dataset:
         if self.scale < 1:
             raise ValueError("scale must be >= 1")
         self.traps = dict(traps or {})
+        unknown = set(self.traps) - set(OPT_IN_TRAPS)
+        if unknown:
+            raise ValueError(f"unknown traps {sorted(unknown)}; known: {OPT_IN_TRAPS}")
         self.customs = CustomsData(self)
         self.finance = FinanceData(self)
         self.police = PoliceData(self)
