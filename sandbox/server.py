@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 from urllib.parse import parse_qs, urlsplit
 
 from .config import AGENCIES, SandboxConfig
@@ -78,10 +78,7 @@ class App:
             (re.compile(r"^/api/v2/statistics$"), self.amr_statistics, "amr", transient),
         ]
         self._cursor_key = hashlib.sha256(f"{cfg.seed}|{cfg.credentials['amr']}|cursor".encode()).digest()
-        self._extra_routes()
 
-    def _extra_routes(self):
-        pass
 
     # ------------------------------------------------------------------ auth helpers
     def _secret(self, agency: str) -> str:
