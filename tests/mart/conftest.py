@@ -1,4 +1,4 @@
-"""Fixtures of the mart tests: their own Postgres cluster (var/test-mart, port 55732 unless
+"""Fixtures of the mart tests: their own Postgres cluster (var/test-mart, port 56632 unless
 IPKPI_MART_TEST_PG_PORT says otherwise), one database per dataset, dbt run the pipeline's way.
 
 - `synthetic_mart`: the synthetic raw layer of synthetic.py, built in two steps (step 2 is an
@@ -37,13 +37,13 @@ def synthetic_mart(mart_settings):
     world = synthetic.build_world()
     with psycopg.connect(dsn, autocommit=True) as conn:
         synthetic.write_step(conn, world, 1)
-    harness.dbt(["run"], dsn, home)
+    harness.dbt(["build", "--exclude", "resource_type:test"], dsn, home)
     step1 = harness.snapshot(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
         synthetic.write_step(conn, world, 2)
     harness.dbt(["build"], dsn, home)  # incremental, with every dbt test
     incremental = harness.snapshot(dsn)
-    harness.dbt(["run", "--full-refresh"], dsn, home)
+    harness.dbt(["build", "--full-refresh", "--exclude", "resource_type:test"], dsn, home)
     full = harness.snapshot(dsn)
     return {"dsn": dsn, "world": world, "step1": step1, "incremental": incremental, "full": full}
 
@@ -68,11 +68,12 @@ def sandbox_mart(mart_settings):
                 ingest_months(source, months(first, last), dsn, endpoint, run_id="tests-mart")
 
         ingest("2018-01", "2024-12")
-        harness.dbt(["run"], dsn, home)
+        harness.dbt(["build", "--exclude", "resource_type:test"], dsn, home)
         ingest("2025-01", "2025-12")
         harness.dbt(["build"], dsn, home, publication_id="pub-tests-mart")  # incremental, every dbt test
         incremental = harness.snapshot(dsn)
-        harness.dbt(["run", "--full-refresh"], dsn, home, publication_id="pub-tests-mart")
+        harness.dbt(["build", "--full-refresh", "--exclude", "resource_type:test"], dsn, home,
+                    publication_id="pub-tests-mart")
         full = harness.snapshot(dsn)
     finally:
         server.stop()

@@ -352,9 +352,10 @@ def build_world(seed: int = 7) -> World:
             else:
                 w.add("police", p, files[p], step)
     reissue = [dict(r) for r in files["2020-03"]]
-    dropped = next(r for r in reissue if ym(r["filed_date"]) == "2020-03")
-    reissue.remove(dropped)
-    reissue[0]["amount_yuan"] = reissue[0]["amount_yuan"] + Decimal("1000.50")
+    later = {r["case_id"] for p, rows in files.items() if p > "2020-03" for r in rows}
+    only_here = [r for r in reissue if r["case_id"] not in later]  # cases no later file re-lists
+    reissue.remove(only_here[0])
+    only_here[1]["amount_yuan"] = only_here[1]["amount_yuan"] + Decimal("1000.50")
     w.add("police", "2020-03", reissue, 2, key="reissue")
 
     # finance: 2020-08 re-issued in step 2 without one registration
