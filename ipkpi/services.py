@@ -266,7 +266,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__API__SECRET_KEY": settings.secrets["airflow_api_secret"],
         "AIRFLOW__API_AUTH__JWT_SECRET": settings.secrets["airflow_jwt_secret"],
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",  # the api-server's /monitor/health covers it
+        # the scheduler's local log server: next to the api-server's port, so two stacks never collide
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.airflow_port + 1),
         # The local stack runs what `ipkpi run`, backfills and the UI ask for; a deployment that
         # wants the monthly schedule sets AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=True (docker-compose does).
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": os.environ.get("AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE", "False"),
