@@ -72,6 +72,9 @@ def test_police_auth_and_404(server, make_server):
     assert pol(server, "202005", auth=("other", CREDS["police"])).status_code == 403
     assert pol(server, "202005").status_code == 200
     assert pol(server, "202601").status_code == 404
+    early = make_server(as_of="2020-06-01T00:00:00+08:00")
+    assert pol(early, "202004").status_code == 200
+    assert pol(early, "202005").status_code == 404
     custom = make_server(police_user="etl")
     assert pol(custom, "202005", auth=("etl", CREDS["police"])).status_code == 200
     assert pol(custom, "202005").status_code == 403
