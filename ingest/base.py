@@ -71,6 +71,7 @@ class Parsed:
     rows: list[tuple] = field(default_factory=list)  # each: (page, row, *columns)
     rejected: list[Rejected] = field(default_factory=list)
     extras: dict[str, list[tuple]] = field(default_factory=dict)  # other raw tables of the source
+    promised: int | None = None  # how many records the feed said it sent (the court's `total`)
 
 
 @dataclass

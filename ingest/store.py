@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS raw.loads (
     loaded_at        timestamptz NOT NULL DEFAULT now(),
     UNIQUE (source, period, content_sha256)
 );
+-- what the payloads held (rows + quarantined, before versions already held were skipped), and
+-- what the feed promised (the court's `total`): the gate checks that they agree
+ALTER TABLE raw.loads ADD COLUMN IF NOT EXISTS records_received int;
+ALTER TABLE raw.loads ADD COLUMN IF NOT EXISTS records_promised int;
 CREATE TABLE IF NOT EXISTS raw.source_months (
     source          text NOT NULL,
     period          text NOT NULL,
@@ -172,10 +176,11 @@ class Store:
         with self.conn.transaction():
             load_id = self.conn.execute(
                 """INSERT INTO raw.loads (source, period, content_sha256, payload_sha256s, run_id,
-                                          rows_loaded, rows_quarantined)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING load_id""",
+                                          rows_loaded, rows_quarantined, records_received, records_promised)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING load_id""",
                 (self.source.name, period, content_hash(payloads), [p.sha256 for p in payloads], run_id,
-                 len(parsed.rows), len(parsed.rejected))).fetchone()[0]
+                 len(parsed.rows), len(parsed.rejected), len(parsed.rows) + len(parsed.rejected),
+                 parsed.promised)).fetchone()[0]
             loaded = self._copy(self.source.raw_table, self.source.columns, load_id, parsed.rows,
                                 version_key=getattr(self.source, "version_key", None))
             if loaded != len(parsed.rows):

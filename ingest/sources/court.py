@@ -97,6 +97,7 @@ class Court:
         parsed = Parsed()
         for payload in payloads:
             body = payload_json(payload, self.name, period)
+            parsed.promised = body.get("total")
             for i, record in enumerate(body["data"], start=1):
                 try:
                     parsed.rows.append((payload.page, i, *self._row(record)))

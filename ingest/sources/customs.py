@@ -110,6 +110,7 @@ class Customs:
         except (TypeError, ValueError, InvalidOperation) as exc:
             raise fail(f"{TOTAL_MARK} row unreadable: {exc}") from exc
         parsed.extras["raw.customs_workbook_totals"] = [(1, offset, title, total_qty, total_value, data_rows)]
+        parsed.promised = data_rows
         return parsed
 
     @staticmethod
