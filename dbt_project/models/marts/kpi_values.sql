@@ -12,15 +12,20 @@ catalogue as (
     select kpi_code, unit, source from {{ ref('kpi_catalogue') }}
 ),
 
-with_coverage as (
-    select
-        o.kpi_code, o.grain, o.period, o.region_code, o.value, k.unit,
-        c.months_covered,
-        c.months_covered = c.months_expected as is_complete
+with_source as (
+    select o.*, k.unit, k.source
     from observations as o
     join catalogue as k using (kpi_code)
+),
+
+with_coverage as (
+    select
+        o.kpi_code, o.grain, o.period, o.region_code, o.value, o.unit,
+        c.months_covered,
+        c.months_covered = c.months_expected as is_complete
+    from with_source as o
     join {{ ref('int_source_coverage') }} as c
-        on c.source = k.source and c.grain = o.grain and c.period = o.period
+        on c.source = o.source and c.grain = o.grain and c.period = o.period
 ),
 
 with_previous as (

@@ -11,11 +11,11 @@ with periods as (
     {{ kpi_periods('amr_cases', ref('int_amr__cases_current')) }}
 ),
 
-valid_cases as (
+valid_cases as not materialized (
     select * from {{ ref('int_amr__cases_current') }} where not is_revoked
 ),
 
-closed_cases as (
+closed_cases as not materialized (
     select * from valid_cases where status = '已结案'
 ),
 

@@ -11,7 +11,7 @@ with periods as (
     {{ kpi_periods('customs', ref('int_customs__seizures_current')) }}
 ),
 
-seizures as (
+seizures as not materialized (
     select * from {{ ref('int_customs__seizures_current') }} where is_present and not is_released
 ),
 

@@ -65,6 +65,24 @@ cells as (
     union all select * from annual
 ),
 
+-- one row per (grain, period, region) with the components of the derived KPIs side by side
+components as (
+    select
+        grain, period, region_code,
+        max(value) filter (where indicator = 'patent_grants_invention') as invention,
+        max(value) filter (where indicator = 'patent_grants_utility') as utility,
+        max(value) filter (where indicator = 'patent_grants_design') as design,
+        max(value) filter (where indicator = 'mediation_cases_succeeded') as mediations_succeeded,
+        max(value) filter (where indicator = 'mediation_cases_closed') as mediations_closed,
+        max(value) filter (where indicator = 'high_value_invention_patents_in_force') as high_value,
+        count(*) filter (where indicator = 'mediation_cases_succeeded') as has_succeeded,
+        count(*) filter (where indicator = 'mediation_cases_closed') as has_closed
+    from cells
+    where indicator in ('patent_grants_invention', 'patent_grants_utility', 'patent_grants_design',
+                        'mediation_cases_succeeded', 'mediation_cases_closed', 'high_value_invention_patents_in_force')
+    group by grain, period, region_code
+),
+
 population as (
     select region_code, period as year, value from annual where indicator = 'resident_population'
 ),
@@ -83,30 +101,24 @@ kpis as (
     union all
 
     -- invention + utility + design: every component row, else no cell
-    select 'patent_grants_total', i.grain, i.period, i.region_code, i.value + u.value + d.value
-    from cells as i
-    join cells as u
-        on u.indicator = 'patent_grants_utility' and u.grain = i.grain and u.period = i.period and u.region_code = i.region_code
-    join cells as d
-        on d.indicator = 'patent_grants_design' and d.grain = i.grain and d.period = i.period and d.region_code = i.region_code
-    where i.indicator = 'patent_grants_invention'
+    select 'patent_grants_total', grain, period, region_code, invention + utility + design
+    from components
+    where invention is not null and utility is not null and design is not null
 
     union all
 
     -- succeeded ÷ closed, flows of the period (NULL when nothing was closed)
-    select 'mediation_success_rate', s.grain, s.period, s.region_code, 100.0 * s.value / nullif(c.value, 0)
-    from cells as s
-    join cells as c
-        on c.indicator = 'mediation_cases_closed' and c.grain = s.grain and c.period = s.period and c.region_code = s.region_code
-    where s.indicator = 'mediation_cases_succeeded'
+    select 'mediation_success_rate', grain, period, region_code, 100.0 * mediations_succeeded / nullif(mediations_closed, 0)
+    from components
+    where has_succeeded > 0 and has_closed > 0
 
     union all
 
     -- high-value invention patents (end of period) ÷ that calendar year's resident population (万人)
-    select 'high_value_patents_per_10k', h.grain, h.period, h.region_code, h.value / nullif(p.value, 0)
-    from cells as h
-    join population as p on p.region_code = h.region_code and p.year = left(h.period, 4)
-    where h.indicator = 'high_value_invention_patents_in_force' and h.grain in ('month', 'year')
+    select 'high_value_patents_per_10k', c.grain, c.period, c.region_code, c.high_value / nullif(p.value, 0)
+    from components as c
+    join population as p on p.region_code = c.region_code and p.year = left(c.period, 4)
+    where c.high_value is not null
 )
 
 select kpi_code, grain, period, region_code, value

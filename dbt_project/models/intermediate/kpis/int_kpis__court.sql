@@ -14,7 +14,7 @@ with periods as (
     {{ kpi_periods('court', ref('int_court__cases_current')) }}
 ),
 
-cases as (
+cases as not materialized (
     select * from {{ ref('int_court__cases_current') }}
 ),
 

@@ -15,7 +15,7 @@ with periods as (
     {{ kpi_periods('customs', ref('int_customs__seizures_current')) }}
 ),
 
-seizures as (
+seizures as not materialized (
     select *, '330200'::text as region_code
     from {{ ref('int_customs__seizures_current') }}
     where is_present and not is_released

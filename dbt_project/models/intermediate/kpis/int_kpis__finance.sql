@@ -15,7 +15,7 @@ with periods as (
     {{ kpi_periods('finance', ref('int_finance__pledges_current')) }}
 ),
 
-pledges as (
+pledges as not materialized (
     select * from {{ ref('int_finance__pledges_current') }} where is_present and not is_voided
 ),
 

@@ -14,7 +14,7 @@ with periods as (
     {{ kpi_periods('police', ref('int_police__cases_current')) }}
 ),
 
-cases as (
+cases as not materialized (
     select * from {{ ref('int_police__cases_current') }} where is_present
 ),
 
