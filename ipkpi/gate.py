@@ -19,6 +19,7 @@ from ipkpi.config import ROOT
 
 SUITES_DIR = ROOT / "expectations" / "suites"
 SEVERITY_TO_GX = {"error": "critical", "warning": "warning"}
+MAX_ROWS = 50  # unexpected rows kept per check in the publication log
 
 
 @dataclass
@@ -35,9 +36,14 @@ class CheckResult:
         return self.severity == "error" and not self.success
 
     def describe(self) -> str:
+        """One line naming the check, and where it failed (the first rows: source, period, record)."""
         observed = self.detail.get("observed")
-        return f"[{self.severity}] {self.suite}: {self.check} on {self.table}" + (
-            f" (observed {observed})" if observed is not None else "")
+        text = f"[{self.severity}] {self.suite}: {self.check}" + (f" (observed {observed})" if observed is not None else "")
+        rows = self.detail.get("rows") or []
+        if rows:
+            text += " — e.g. " + "; ".join(", ".join(f"{k}={v}" for k, v in r.items()) if isinstance(r, dict) else str(r)
+                                          for r in rows[:3])
+        return text
 
 
 @dataclass
@@ -84,6 +90,11 @@ def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> Gate
     os.environ["IPKPI_GX_DSN"] = sqlalchemy_url(dsn)
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # the definitions are rebuilt from the versioned suites each run; results and Data Docs stay
+    import shutil
+
+    for stale in ("checkpoints", "validation_definitions", "expectations"):
+        shutil.rmtree(home / "gx" / "gx" / stale, ignore_errors=True)
     context = gx.get_context(mode="file", project_root_dir=str(home / "gx"))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_or_update_postgres(name="warehouse", connection_string="${IPKPI_GX_DSN}")
@@ -100,8 +111,11 @@ def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> Gate
             or asset.add_batch_definition_whole_table("whole_table")
         suite = gx.ExpectationSuite(name=spec["name"])
         for e in spec["expectations"]:
+            kwargs = dict(e["kwargs"])
+            if "unexpected_rows_query" in kwargs:  # other candidate relations, by the candidate's schema
+                kwargs["unexpected_rows_query"] = kwargs["unexpected_rows_query"].replace("{candidate}", candidate_schema)
             expectation = gx.expectations.registry.get_expectation_impl(e["type"])(
-                **e["kwargs"], severity=SEVERITY_TO_GX[e["severity"]], meta={**e.get("meta", {}), "severity": e["severity"]})
+                **kwargs, severity=SEVERITY_TO_GX[e["severity"]], meta={**e.get("meta", {}), "severity": e["severity"]})
             suite.add_expectation(expectation)
         suite = context.suites.add_or_update(suite)
         definitions.append(context.validation_definitions.add_or_update(
@@ -109,7 +123,8 @@ def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> Gate
 
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
         name="publication_gate", validation_definitions=definitions,
-        actions=[UpdateDataDocsAction(name="data_docs")], result_format={"result_format": "SUMMARY"}))
+        actions=[UpdateDataDocsAction(name="data_docs")], result_format={"result_format": "COMPLETE",
+                                                                         "partial_unexpected_count": 20}))
     outcome = checkpoint.run(run_id=gx.RunIdentifier(run_name=run_name))
 
     checks = []
@@ -117,17 +132,38 @@ def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> Gate
         suite_name = validation.suite_name
         table = validation.meta.get("active_batch_definition", {}).get("data_asset_name", "")
         for r in validation.results:
-            cfg = r.expectation_config
-            observed = (r.result or {}).get("observed_value", (r.result or {}).get("unexpected_count"))
+            cfg, result = r.expectation_config, (r.result or {})
+            observed = result.get("observed_value", result.get("unexpected_count"))
+            rows = (result.get("details") or {}).get("unexpected_rows") or result.get("partial_unexpected_list")
+            raised = [i for i in (r.exception_info or {}).values() if isinstance(i, dict) and i.get("raised_exception")]
+            if raised:  # a check that could not run has failed: say why
+                observed = "check raised: " + str(raised[0].get("exception_message")).split("\n")[0][:300]
             checks.append(CheckResult(
                 suite=suite_name, check=_describe(cfg), severity=cfg.meta.get("severity", "error"),
                 success=bool(r.success), table=str(table),
-                detail={"observed": observed, "partial_unexpected": (r.result or {}).get("partial_unexpected_list")}))
+                detail={"observed": observed, "why": cfg.meta.get("why"), "rows": _jsonable(rows[:MAX_ROWS] if rows else [])}))
     docs = context.get_docs_sites_urls()
     return GateResult(checks, data_docs=docs[0]["site_url"] if docs else None)
 
 
 def _describe(cfg) -> str:
+    """A short name for a check: its `why` for SQL checks, else the expectation and its column."""
+    if cfg.type == "unexpected_rows_expectation":
+        return cfg.meta.get("why") or "unexpected rows"
     kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id", "result_format")}
     args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
     return f"{cfg.type}({args})"
+
+
+def _jsonable(rows) -> list:
+    import datetime as dt
+    from decimal import Decimal
+
+    def value(v):
+        if isinstance(v, Decimal):
+            return float(v) if v != v.to_integral_value() else int(v)
+        if isinstance(v, (dt.date, dt.datetime)):
+            return v.isoformat()
+        return v
+
+    return [{k: value(v) for k, v in r.items()} if isinstance(r, dict) else value(r) for r in rows]
