@@ -121,27 +121,36 @@ def explain_failure(settings: Settings, client, run_id: str, publication_id: str
     return lines
 
 
+HEADLINE_KPIS = ("invention_patents_in_force", "high_value_patents_per_10k", "patent_grants_total", "trademarks_in_force",
+                 "copyright_registrations", "court_cases_received", "amr_cases_closed", "police_cases_filed",
+                 "customs_seizure_batches", "ip_pledge_amount")
+
+
 def print_headlines(settings: Settings) -> None:
+    """A short table: the latest complete year's headline KPIs, 同比, and the target where one applies."""
     import psycopg
 
     with psycopg.connect(settings.warehouse_dsn) as conn:
         rows = conn.execute(
-            """SELECT v.period, c.name_zh, v.kpi_code, v.value, v.unit, v.yoy_growth_pct, v.is_complete
+            """SELECT v.period, c.name_zh, v.kpi_code, v.value, v.unit, v.yoy_growth_pct, v.target_value, v.target_met
                FROM published.kpi_values v JOIN published.kpi_catalogue c USING (kpi_code)
-               WHERE v.grain = 'year' AND v.region_code = '330200'
+               WHERE v.grain = 'year' AND v.region_code = '330200' AND v.kpi_code = ANY(%s)
                  AND v.period = (SELECT max(period) FROM published.kpi_values WHERE grain = 'year' AND is_complete)
-               ORDER BY c.category, v.kpi_code""").fetchall()
-        pub = conn.execute("SELECT publication_id, finished_at FROM published.publication_log "
+               ORDER BY array_position(%s, v.kpi_code::text)""", (list(HEADLINE_KPIS), list(HEADLINE_KPIS))).fetchall()
+        pub = conn.execute("SELECT publication_id FROM published.publication_log "
                            "WHERE status = 'published' ORDER BY finished_at DESC LIMIT 1").fetchone()
     if rows:
         print(f"\nHeadline KPIs, Ningbo (330200), {rows[0][0]}:")
-        for _, name, code, value, unit, growth, complete in rows:
-            growth_text = f"{growth:+.2f}%" if growth is not None else "—"
-            print(f"  {name:<16} {code:<34} {value:>18,.2f} {unit:<4} 同比 {growth_text}")
+        for _, name, code, value, unit, growth, target, met in rows:
+            shown = f"{value / 100_000_000:,.2f} 亿元" if unit == "元" else (
+                f"{value:,.0f} {unit}" if value == value.to_integral_value() else f"{value:,.2f} {unit}")
+            goal = "" if target is None else f"  目标 {target:,.0f} {'✓ 完成' if met else '✗ 未完成'}"
+            growth_text = f"{growth:+.1f}%" if growth is not None else "—"
+            print(f"  {code:<30} {name:<14} {shown:>16}  同比 {growth_text:>7}{goal}")
     print(f"\npublication   {pub[0] if pub else '—'}")
     print(f"warehouse     {redact_dsn(settings.warehouse_dsn)}   (full: ipkpi dsn; BI: ipkpi dsn --role bi_reader)")
     print(f"Airflow UI    {settings.airflow_url}   (user ipkpi, password in {settings.airflow_home}/passwords.json)")
-    print("status        ipkpi status")
+    print("all KPIs      published.kpi_values (42 KPIs × year/month × city/districts); status: ipkpi status")
 
 
 def cmd_status(settings: Settings) -> None:
