@@ -10,6 +10,7 @@
     indexes=[
         {'columns': ['case_id'], 'unique': true},
         {'columns': ['processed_at']},
+        {'columns': ['max_load_id_seen']},
         {'columns': ['opened_on']},
         {'columns': ['closed_on']},
     ],

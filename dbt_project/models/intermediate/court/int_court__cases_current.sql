@@ -10,6 +10,7 @@
     indexes=[
         {'columns': ['case_no'], 'unique': true},
         {'columns': ['processed_at']},
+        {'columns': ['max_load_id_seen']},
         {'columns': ['filed_date']},
         {'columns': ['closed_date']},
     ],

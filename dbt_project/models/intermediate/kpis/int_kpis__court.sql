@@ -7,7 +7,7 @@
     unique_key=['grain', 'period'],
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    indexes=[{'columns': ['grain', 'period']}],
+    indexes=[{'columns': ['grain', 'period']}, {'columns': ['computed_at']}],
 ) }}
 
 with periods as (
