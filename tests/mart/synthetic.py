@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ class Load:
     step: int
     status: str = "available"  # or not_published
     key: str = ""  # distinguishes re-issues / revisions
+    quarantined: str | None = None  # the loader refused the whole document: (offending indicator@region)
 
 
 @dataclass
@@ -393,6 +395,10 @@ def build_world(seed: int = 7) -> World:
     for p in step2:
         rows = altered(docs[p], "patent_grants_design", CITY, lambda v: 0) if p == "2021-03" else docs[p]
         w.add("amr_statistics", p, _doc(rows, p, 1), 2, key="r1")
+    # 2021-06 revision 2 goes below May: the loader quarantines the whole document (no raw rows);
+    # it still wins by its revision, so 2021-06 is unknown although revision 1 was good
+    w.add("amr_statistics", "2021-06", _doc(altered(docs["2021-06"], "patent_grants_invention", CITY, lambda v: 0),
+                                              "2021-06", 2), 2, key="r2", quarantined=f"patent_grants_invention@{CITY}")
     return w
 
 
@@ -435,10 +441,28 @@ def write_step(conn, world: World, step: int) -> None:
                 continue
             table, columns, version_key = RAW[load.source]
             digest = hashlib.sha256(f"{load.source}|{load.period}|{load.key}|{load.rows!r}".encode()).hexdigest()
+            loaded, refused = (0, len(load.rows)) if load.quarantined else (len(load.rows), 0)
             load_id = conn.execute(
                 """INSERT INTO raw.loads (source, period, content_sha256, payload_sha256s, run_id, rows_loaded,
-                                          rows_quarantined) VALUES (%s, %s, %s, %s, 'synthetic', %s, 0)
-                   RETURNING load_id""", (load.source, load.period, digest, [digest], len(load.rows))).fetchone()[0]
+                                          rows_quarantined) VALUES (%s, %s, %s, %s, 'synthetic', %s, %s)
+                   RETURNING load_id""", (load.source, load.period, digest, [digest], loaded, refused)).fetchone()[0]
+            if load.quarantined:  # as ingest.sources.amr.check_history does
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        """INSERT INTO quarantine.rows (load_id, source, period, payload_sha256, source_page, source_row,
+                                                        reason, record) VALUES (%s, %s, %s, %s, 1, %s, %s, %s)""",
+                        [(load_id, load.source, load.period, digest, i,
+                          f"ytd_below_previous_month:{load.quarantined}"
+                          if f"{row['indicator']}@{row['region']}" == load.quarantined
+                          else "document_rejected:ytd_below_previous_month",
+                          json.dumps(row, ensure_ascii=False, default=str)) for i, row in enumerate(load.rows, start=1)])
+                conn.execute(
+                    """INSERT INTO raw.source_months (source, period, status, current_load_id)
+                       VALUES (%s, %s, 'available', %s)
+                       ON CONFLICT (source, period) DO UPDATE SET status = 'available',
+                           current_load_id = EXCLUDED.current_load_id, checked_at = now()""",
+                    (load.source, load.period, load_id))
+                continue
             names = ", ".join(RAW_NAMES.get(c, c) for c in columns)
             placeholders = ", ".join(["%s"] * (len(columns) + 3))
             conflict = f" ON CONFLICT ({', '.join(version_key)}) DO NOTHING" if version_key else ""

@@ -13,7 +13,9 @@ select
     m.value as month_value,
     c.revision,
     c.published_at,
-    c.period not in (select period from {{ ref('int_amr__statistics_ytd_violations') }}) as is_usable,
+    not c.is_quarantined
+        and c.period not in (select period from {{ ref('int_amr__statistics_ytd_violations') }}) as is_usable,
+    c.is_quarantined,
     c.load_id
 from {{ ref('int_amr__statistics_chosen') }} as c
 left join {{ ref('int_amr__statistics_monthly') }} as m
