@@ -26,6 +26,13 @@ def _months() -> list[str]:
     return months_in_interval(context["data_interval_start"], context["data_interval_end"])
 
 
+def _on_failure(context) -> None:
+    """A concise summary in the log, and to the `ipkpi_alerts` webhook when one is configured."""
+    from ipkpi.notify import on_failure
+
+    on_failure(context)
+
+
 def ingestion_task(source: str):
     @task(task_id=f"ingest_{source}", retries=3, retry_delay=timedelta(seconds=20), retry_exponential_backoff=True)
     def ingest_source() -> dict:
@@ -42,7 +49,7 @@ def ingestion_task(source: str):
     start_date=pendulum.datetime(2018, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 1, "retry_delay": timedelta(seconds=10)},
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=10), "on_failure_callback": _on_failure},
     tags=["ipkpi"],
     doc_md=__doc__,
 )

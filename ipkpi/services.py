@@ -285,7 +285,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
 def config_fingerprint(env: dict[str, str]) -> str:
     """A hash (never the values) of the settings that decide where data comes from and goes to."""
     relevant = {k: v for k, v in sorted(env.items())
-                if k.startswith("AIRFLOW_CONN_IPKPI_") or k == "IPKPI_WAREHOUSE_DSN"}
+                if k.startswith("AIRFLOW_CONN_IPKPI_") or k == "IPKPI_WAREHOUSE_DSN"}  # ipkpi_alerts too
     return hashlib.sha256(json.dumps(relevant).encode()).hexdigest()
 
 

@@ -41,6 +41,14 @@ GRANT USAGE ON SCHEMA raw, quarantine TO ipkpi_transformer;
 GRANT SELECT ON ALL TABLES IN SCHEMA raw, quarantine TO ipkpi_transformer;
 GRANT USAGE, CREATE ON SCHEMA staging, intermediate, marts TO ipkpi_transformer;
 REVOKE ALL ON SCHEMA raw, quarantine, staging, intermediate, marts, audit FROM bi_reader;
+-- BI writes nothing, not even temporary tables (needs the database's owner: else left as it is)
+DO $$ BEGIN
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO ipkpi_loader, ipkpi_transformer, %I',
+                   current_database(), current_user);
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'not the database owner: TEMPORARY stays granted to PUBLIC';
+END $$;
 """
 
 

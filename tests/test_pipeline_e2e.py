@@ -4,7 +4,9 @@ configuration from the calling shell, fails naming the source; the standard back
 from __future__ import annotations
 
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import pytest
@@ -85,14 +87,39 @@ def test_dsn_and_the_read_only_role(first_run):
         rows(reader, "SELECT count(*) FROM raw.loads")
 
 
-def test_failure_names_the_connection_and_keeps_the_publication(first_run, settings, sandbox_credentials):
+class Receiver(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Receiver.received.append((self.headers.get("Authorization"), json.loads(body)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_failure_names_the_connection_alerts_and_keeps_the_publication(first_run, settings):
     before = current_publication(settings.warehouse_dsn)
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
     bad = json.dumps({"conn_type": "http", "host": settings.sandbox_url, "password": "not-the-key"})
-    result = ipkpi("run", "--from", "2020-11", "--to", "2020-12", env={"AIRFLOW_CONN_IPKPI_POLICE": bad})
+    alerts = json.dumps({"conn_type": "http", "host": f"http://127.0.0.1:{receiver.server_port}/hook",
+                         "password": "hook-token"})
+    try:
+        result = ipkpi("run", "--from", "2020-11", "--to", "2020-12",
+                       env={"AIRFLOW_CONN_IPKPI_POLICE": bad, "AIRFLOW_CONN_IPKPI_ALERTS": alerts})
+    finally:
+        receiver.shutdown()
     assert result.returncode != 0
     assert "ingest_police" in result.stderr and "ipkpi_police" in result.stderr
     assert "not-the-key" not in result.stdout + result.stderr
     assert current_publication(settings.warehouse_dsn) == before
+    # the on-failure callback posted a concise summary to the webhook of the alerts connection
+    posted = [body for auth, body in Receiver.received if auth == "Bearer hook-token"]
+    assert any(b["task_id"] == "ingest_police" and "ipkpi_police" in b["text"] for b in posted)
+    assert all("not-the-key" not in json.dumps(b) for b in posted)
 
 
 def test_the_calling_shell_decides_source_and_warehouse(first_run, settings):
@@ -118,7 +145,7 @@ def test_the_calling_shell_decides_source_and_warehouse(first_run, settings):
         assert "restarting Airflow" in result.stdout
         urls = {u for (u,) in rows(alt_dsn, "SELECT DISTINCT split_part(url, '/', 3) FROM raw.fetches")}
         assert urls == {alt.url.split("/")[2]}
-        assert rows(alt_dsn, "SELECT count(*) FROM published.kpi_values WHERE period LIKE '2021%'")[0][0] > 0
+        assert rows(alt_dsn, "SELECT count(*) FROM published.kpi_values WHERE left(period, 4) = '2021'")[0][0] > 0
         assert rows(settings.warehouse_dsn, "SELECT count(*) FROM raw.fetches") == main_fetches
     finally:
         alt.stop()

@@ -1,0 +1,231 @@
+"""Write-audit-publish: a blocking check leaves `published` exactly as it was and says why; a
+process killed during the swap leaves the old or the new publication, never a mix; BI's role
+reads `published` and nothing else."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingest.http import Endpoint
+from ingest.registry import SOURCES
+from ingest.runner import ingest_months
+from ipkpi import pipeline
+from ipkpi.publish import PublicationBlocked
+from sandbox import SandboxConfig, start_server
+
+ROOT = Path(__file__).resolve().parent.parent
+MONTHS = [f"{y}-{m:02d}" for y in (2020, 2021) for m in range(1, 13)]
+
+
+def rows(dsn: str, statement: str, params=()) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(statement, params).fetchall()
+
+
+def published_digest(dsn: str) -> dict[str, str]:
+    """Every published table, row for row (the log view aside, which grows by design)."""
+    out = {}
+    with psycopg.connect(dsn) as conn:
+        tables = [t for (t,) in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'published' ORDER BY 1")]
+        for table in tables:
+            out[table] = conn.execute(
+                f"SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
+                f"FROM published.{table} AS t").fetchone()[0]
+    return out
+
+
+def ingest(dsn: str, server, credentials: dict, months=MONTHS, sources=SOURCES) -> None:
+    for source in sources:
+        conn_id = SOURCES[source]
+        endpoint = Endpoint(conn_id, server.url, credentials[conn_id.removeprefix("ipkpi_")])
+        ingest_months(source, months, dsn, endpoint)
+
+
+def publish_once() -> str:
+    publication_id = pipeline.begin("test")
+    pipeline.transform(publication_id)
+    pipeline.validate(publication_id)
+    pipeline.publish(publication_id)
+    return publication_id
+
+
+def attempt() -> tuple[str, PublicationBlocked | None]:
+    publication_id = pipeline.begin("test")
+    pipeline.transform(publication_id)
+    try:
+        pipeline.validate(publication_id)
+    except PublicationBlocked as exc:
+        return publication_id, exc
+    pipeline.publish(publication_id)
+    return publication_id, None
+
+
+@pytest.fixture(scope="module")
+def pub_dsn(settings, warehouse, sandbox, sandbox_credentials):
+    """A warehouse of its own, holding a good publication of 2020–2021."""
+    from ipkpi.warehouse import init_warehouse
+
+    with psycopg.connect(settings.embedded_dsn("postgres", "postgres"), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS ipkpi_pub WITH (FORCE)")
+        conn.execute("CREATE DATABASE ipkpi_pub OWNER ipkpi_owner")
+    dsn = settings.embedded_dsn("ipkpi_pub", "ipkpi_owner")
+    init_warehouse(dsn, settings)
+    previous = os.environ.get("IPKPI_WAREHOUSE_DSN")
+    os.environ["IPKPI_WAREHOUSE_DSN"] = dsn
+    ingest(dsn, sandbox, sandbox_credentials)
+    publish_once()
+    yield dsn
+    if previous is None:
+        os.environ.pop("IPKPI_WAREHOUSE_DSN", None)
+    else:
+        os.environ["IPKPI_WAREHOUSE_DSN"] = previous
+
+
+def log_entry(dsn: str, publication_id: str) -> tuple[str, dict]:
+    (status, detail), = rows(dsn, "SELECT status, detail FROM published.publication_log WHERE publication_id = %s",
+                             (publication_id,))
+    return status, detail
+
+
+def blocking_checks(detail: dict) -> list[dict]:
+    return [c for c in detail["gate"]["failed"] if c["severity"] == "error"]
+
+
+def test_every_row_carries_its_publication(pub_dsn):
+    (current,), = rows(pub_dsn, "SELECT publication_id FROM published.publication_log WHERE status = 'published' "
+                                "ORDER BY finished_at DESC LIMIT 1")
+    for table in ("kpi_values", "kpi_breakdown", "kpi_catalogue", "court_cases", "police_cases"):
+        assert rows(pub_dsn, f"SELECT DISTINCT publication_id FROM published.{table}") == [(current,)]
+    status, detail = log_entry(pub_dsn, current)
+    assert status == "published" and detail["gate"]["data_docs"].startswith("file://")
+
+
+def test_statistics_ytd_below_previous_month_blocks(pub_dsn, sandbox, sandbox_credentials):
+    before = published_digest(pub_dsn)
+    trapped = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials,
+                                                           traps={"ytd_decrease": "2021-05"}))
+    try:
+        ingest(pub_dsn, trapped, sandbox_credentials, months=["2021-05"], sources=["amr_statistics"])
+    finally:
+        trapped.stop()
+    publication_id, blocked = attempt()
+    assert blocked is not None and "2021-05" in str(blocked)
+    assert published_digest(pub_dsn) == before
+    status, detail = log_entry(pub_dsn, publication_id)
+    assert status == "blocked"
+    failed = blocking_checks(detail)
+    assert any(r.get("period") == "2021-05" and r.get("indicator") for c in failed for r in c["detail"]["rows"])
+    # the agency's correct document (a new content) heals it: the next run publishes again
+    ingest(pub_dsn, sandbox, sandbox_credentials, months=["2021-05"], sources=["amr_statistics"])
+    assert attempt()[1] is None
+
+
+def test_customs_totals_mismatch_blocks(pub_dsn, sandbox, sandbox_credentials):
+    before = published_digest(pub_dsn)
+    trapped = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials,
+                                                           traps={"customs_total_mismatch": "2020-03"}))
+    try:
+        ingest(pub_dsn, trapped, sandbox_credentials, months=["2020-03"], sources=["customs"])
+    finally:
+        trapped.stop()
+    publication_id, blocked = attempt()
+    assert blocked is not None and "合计" in str(blocked)
+    assert published_digest(pub_dsn) == before
+    status, detail = log_entry(pub_dsn, publication_id)
+    assert status == "blocked"
+    assert any(r.get("period") == "2020-03" for c in blocking_checks(detail) for r in c["detail"]["rows"])
+    ingest(pub_dsn, sandbox, sandbox_credentials, months=["2020-03"], sources=["customs"])
+    assert attempt()[1] is None
+
+
+def test_district_above_city_blocks(pub_dsn):
+    """A mart invariant broken in the candidate (after dbt, before the gate)."""
+    before = published_digest(pub_dsn)
+    publication_id = pipeline.begin("test")
+    pipeline.transform(publication_id)
+    with psycopg.connect(pub_dsn) as conn:
+        conn.execute("""UPDATE publish_candidate.kpi_values d SET value = c.value + 1
+                        FROM publish_candidate.kpi_values c
+                        WHERE d.kpi_code = 'court_cases_received' AND d.grain = 'year' AND d.period = '2021'
+                          AND d.region_code = '330212' AND c.kpi_code = d.kpi_code AND c.grain = d.grain
+                          AND c.period = d.period AND c.region_code = '330200'""")
+    with pytest.raises(PublicationBlocked, match="district is never above its city"):
+        pipeline.validate(publication_id)
+    assert published_digest(pub_dsn) == before
+    assert log_entry(pub_dsn, publication_id)[0] == "blocked"
+
+
+SWAP_CHILD = textwrap.dedent("""
+    import sys, time
+    import psycopg
+    from ipkpi import publish
+    real_connect = psycopg.connect
+    class Stalling:
+        # the swap's connection: stop after the first rename, inside the transaction
+        def __init__(self, conn): self.conn = conn
+        def __enter__(self): self.conn.__enter__(); return self
+        def __exit__(self, *a): return self.conn.__exit__(*a)
+        def execute(self, statement, *args):
+            result = self.conn.execute(statement, *args)
+            if "RENAME TO" in str(getattr(statement, "as_string", lambda c: statement)(self.conn)):
+                print("MIDSWAP", flush=True)
+                time.sleep(60)
+            return result
+    def connect(dsn, *args, **kwargs):
+        conn = real_connect(dsn, *args, **kwargs)
+        return conn if kwargs.get("autocommit") else Stalling(conn)
+    publish.psycopg.connect = connect
+    publish.swap(sys.argv[1], sys.argv[2])
+""")
+
+
+def test_killed_during_the_swap_leaves_the_old_publication(pub_dsn):
+    before = published_digest(pub_dsn)
+    publication_id = pipeline.begin("test")
+    pipeline.transform(publication_id)
+    pipeline.validate(publication_id)
+    child = subprocess.Popen([sys.executable, "-c", SWAP_CHILD, pub_dsn, publication_id], cwd=ROOT,
+                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert child.stdout.readline().strip() == "MIDSWAP"
+    # meanwhile a BI query is not blocked long and sees the whole old publication
+    reader = psycopg.connect(pub_dsn, autocommit=True)
+    reader.execute("SET statement_timeout = '5s'")
+    assert reader.execute("SELECT count(DISTINCT publication_id) FROM published.kpi_values").fetchone() == (1,)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    reader.close()
+    time.sleep(0.5)
+    assert published_digest(pub_dsn) == before
+    # and the swap, run again, completes: the new publication, whole
+    pipeline.publish(publication_id)
+    assert rows(pub_dsn, "SELECT DISTINCT publication_id FROM published.kpi_values") == [(publication_id,)]
+
+
+def test_bi_reader_reads_published_only(pub_dsn, settings):
+    from ipkpi.warehouse import bi_reader_dsn
+
+    os.environ["IPKPI_WAREHOUSE_DSN"] = pub_dsn
+    reader = bi_reader_dsn(settings)
+    assert "ipkpi_pub" in reader
+    assert rows(reader, "SELECT count(*) FROM published.kpi_values")[0][0] > 0
+    assert rows(reader, "SELECT count(*) FROM published.publication_log")[0][0] > 0
+    for relation in ("raw.loads", "raw.payloads", "quarantine.rows", "staging.stg_court__cases",
+                     "intermediate.int_source_coverage", "marts.kpi_values", "audit.publication_log"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            rows(reader, f"SELECT 1 FROM {relation} LIMIT 1")
+    for statement in ("CREATE TABLE published.x (i int)", "CREATE TABLE public.x (i int)",
+                      "DELETE FROM published.kpi_values", "CREATE TEMP TABLE x (i int)",
+                      "INSERT INTO published.kpi_catalogue (kpi_code) VALUES ('x')"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            rows(reader, statement)
