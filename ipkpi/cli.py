@@ -115,9 +115,11 @@ def explain_failure(settings: Settings, client, run_id: str, publication_id: str
             row = conn.execute("SELECT status, detail FROM audit.publication_log WHERE publication_id = %s",
                                (publication_id,)).fetchone()
         if row and row[0] == "blocked":
-            for check in row[1].get("gate", {}).get("failed", []):
-                if check["severity"] == "error":
-                    lines.append(f"blocking check: {check['suite']}: {check['check']} (observed {check['detail'].get('observed')})")
+            from ipkpi.gate import CheckResult
+
+            lines.append(f"publication {publication_id} blocked: nothing changed in `published`. Blocking checks:")
+            lines += [CheckResult(**check).describe() for check in row[1].get("gate", {}).get("failed", [])
+                      if check["severity"] == "error"]
     return lines
 
 

@@ -169,3 +169,22 @@ def test_standard_airflow_backfill_route(first_run, settings):
     assert [r["state"] for r in runs] == ["success"]
     assert rows(settings.warehouse_dsn, "SELECT status FROM raw.source_months WHERE source = 'customs' "
                                         "AND period = '2021-03'") == [("available",)]
+
+
+def test_blocked_run_names_the_check_period_and_record(first_run, settings, sandbox_credentials):
+    """`ipkpi run` exits non-zero when the gate blocks, naming the check, the period and the record."""
+    from sandbox import SandboxConfig, start_server
+
+    before = current_publication(settings.warehouse_dsn)
+    trapped = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials,
+                                                           traps={"customs_total_mismatch": "2020-03"}))
+    customs = json.dumps({"conn_type": "http", "host": trapped.url, "password": sandbox_credentials["customs"]})
+    try:
+        result = ipkpi("run", "--from", "2020-03", "--to", "2020-03", env={"AIRFLOW_CONN_IPKPI_CUSTOMS": customs})
+    finally:
+        trapped.stop()
+    assert result.returncode != 0
+    assert "blocked" in result.stderr and "合计" in result.stderr and "period=2020-03" in result.stderr
+    assert current_publication(settings.warehouse_dsn) == before
+    healed = ipkpi("run", "--from", "2020-03", "--to", "2020-03")  # the agency's correct workbook again
+    assert healed.returncode == 0, healed.stdout + healed.stderr
