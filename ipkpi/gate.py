@@ -76,6 +76,21 @@ def load_suites(directory: Path = SUITES_DIR) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
 
 
+def schema_expectations(spec: dict) -> list[dict]:
+    """A raw table's columns, as its connector declares them (``columns_from_connector``); Postgres'
+    column types enforce the types."""
+    if not spec.get("columns_from_connector"):
+        return []
+    from ingest.registry import SOURCES, connector
+    from ingest.store import POSITION_COLUMNS
+
+    table = f"{spec['schema']}.{spec['table']}"
+    source = next(connector(name) for name in SOURCES if connector(name).raw_table == table)
+    columns = [c.name for c in (*POSITION_COLUMNS, *source.columns)]
+    return [{"type": "expect_table_columns_to_match_ordered_list", "kwargs": {"column_list": columns},
+             "severity": "error", "meta": {"why": f"the raw table has the columns {source.name}'s connector declares"}}]
+
+
 def sqlalchemy_url(dsn: str) -> str:
     return dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
 
@@ -110,7 +125,7 @@ def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> Gate
         batch = next((b for b in asset.batch_definitions if b.name == "whole_table"), None) \
             or asset.add_batch_definition_whole_table("whole_table")
         suite = gx.ExpectationSuite(name=spec["name"])
-        for e in spec["expectations"]:
+        for e in [*schema_expectations(spec), *spec["expectations"]]:
             kwargs = dict(e["kwargs"])
             if "unexpected_rows_query" in kwargs:  # other candidate relations, by the candidate's schema
                 kwargs["unexpected_rows_query"] = kwargs["unexpected_rows_query"].replace("{candidate}", candidate_schema)
