@@ -12,7 +12,7 @@ import time
 
 import requests
 
-from ingest.base import FeedError, Payload
+from ingest.base import FeedError, Parsed, Payload, Rejected, RowError
 from ingest.http import public_url
 
 SHORT_PAGE_RETRIES = 4
@@ -37,6 +37,21 @@ def payload_json(payload: Payload, source: str, period: str) -> dict:
         return json.loads(payload.body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FeedError(source, period, payload.url, f"invalid JSON ({exc})") from None
+
+
+def parse_pages(payloads: list[Payload], source: str, period: str, items_key: str, row) -> Parsed:
+    """Every record of every page: a raw row (page, position, *row(record)) or a quarantine row."""
+    parsed = Parsed()
+    for payload in payloads:
+        body = payload_json(payload, source, period)
+        for i, record in enumerate(body[items_key], start=1):
+            try:
+                if not isinstance(record, dict):
+                    raise RowError("not_an_object")
+                parsed.rows.append((payload.page, i, *row(record)))
+            except RowError as exc:
+                parsed.rejected.append(Rejected(payload.page, i, exc.reason, record))
+    return parsed
 
 
 def expect_keys(body: dict, keys: tuple[str, ...], source: str, period: str, url: str) -> None:

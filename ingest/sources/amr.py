@@ -13,7 +13,7 @@ so it is checked in the warehouse (dbt + the gate), where every month's revision
 from __future__ import annotations
 
 from ingest import fields
-from ingest.api import expect_keys, json_body, payload_json, retry_short
+from ingest.api import expect_keys, json_body, parse_pages, payload_json, retry_short
 from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
 from ingest.files import fetch_file
 from ingest.http import FeedClient, public_url
@@ -97,19 +97,10 @@ class AmrCases:
         raise FeedError(self.name, period, payloads[-1].url, f"still paging after {MAX_PAGES} pages")
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
-        parsed = Parsed()
-        for payload in payloads:
-            for i, record in enumerate(payload_json(payload, self.name, period)["items"], start=1):
-                try:
-                    parsed.rows.append((payload.page, i, *self._row(record)))
-                except RowError as exc:
-                    parsed.rejected.append(Rejected(payload.page, i, exc.reason, record))
-        return parsed
+        return parse_pages(payloads, self.name, period, "items", self._row)
 
     @staticmethod
     def _row(r: dict) -> tuple:
-        if not isinstance(r, dict):
-            raise RowError("not_an_object")
         return (
             fields.required(r.get("case_id"), "case_id"),
             fields.enum(r.get("category"), CATEGORIES, "category"),

@@ -13,8 +13,8 @@ import math
 import pendulum
 
 from ingest import fields
-from ingest.api import expect_keys, json_body, payload_json, retry_short
-from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
+from ingest.api import expect_keys, json_body, parse_pages, payload_json, retry_short
+from ingest.base import Column, FeedError, Fetched, Parsed, Payload
 from ingest.http import FeedClient, public_url
 
 PAGE_SIZE = 500  # the feed's maximum: fewest requests
@@ -94,21 +94,12 @@ class Court:
         return Fetched(payloads)
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
-        parsed = Parsed()
-        for payload in payloads:
-            body = payload_json(payload, self.name, period)
-            parsed.promised = body.get("total")
-            for i, record in enumerate(body["data"], start=1):
-                try:
-                    parsed.rows.append((payload.page, i, *self._row(record)))
-                except RowError as exc:
-                    parsed.rejected.append(Rejected(payload.page, i, exc.reason, record))
+        parsed = parse_pages(payloads, self.name, period, "data", self._row)
+        parsed.promised = payload_json(payloads[0], self.name, period)["total"]
         return parsed
 
     @staticmethod
     def _row(r: dict) -> tuple:
-        if not isinstance(r, dict):
-            raise RowError("not_an_object")
         return (
             fields.required(r.get("case_no"), "case_no"),
             fields.enum(r.get("case_type"), CASE_TYPES, "case_type"),
