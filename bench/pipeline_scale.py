@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("IPKPI_HOME", str(ROOT / "var" / "bench"))
-os.environ.setdefault("IPKPI_PG_PORT", "55732")
+os.environ.setdefault("IPKPI_PG_PORT", "25732")
 os.environ.setdefault("IPKPI_SANDBOX_PORT", "29101")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 

@@ -12,7 +12,7 @@ not timed):
    the goal is ≤ 1.2. dbt runs 4 threads, so summed node times exceed the wall clock.
 
 State: its own embedded Postgres under $IPKPI_HOME (default var/bench-mart, port
-$IPKPI_PG_PORT, default 56732) and an in-process sandbox; never the defaults.
+$IPKPI_PG_PORT, default 25832) and an in-process sandbox; never the defaults.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("IPKPI_HOME", str(ROOT / "var" / "bench-mart"))
-os.environ.setdefault("IPKPI_PG_PORT", "56732")
+os.environ.setdefault("IPKPI_PG_PORT", "25832")
 os.environ.setdefault("IPKPI_AIRFLOW_PORT", "28780")
 os.environ.setdefault("IPKPI_SANDBOX_PORT", "29701")
 

@@ -51,7 +51,7 @@ class Settings:
     def from_env(cls) -> "Settings":
         return cls(
             home=Path(os.environ.get("IPKPI_HOME", ROOT / "var")).resolve(),
-            pg_port=_env_int("IPKPI_PG_PORT", 55432),
+            pg_port=_env_int("IPKPI_PG_PORT", 25432),
             airflow_port=_env_int("IPKPI_AIRFLOW_PORT", 28080),
             sandbox_port=_env_int("IPKPI_SANDBOX_PORT", 28801),
         )

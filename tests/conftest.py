@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TEST_ENV = {
     "IPKPI_HOME": str(ROOT / "var" / "test"),
-    "IPKPI_PG_PORT": os.environ.get("IPKPI_TEST_PG_PORT", "55532"),
+    "IPKPI_PG_PORT": os.environ.get("IPKPI_TEST_PG_PORT", "25532"),
     "IPKPI_AIRFLOW_PORT": os.environ.get("IPKPI_TEST_AIRFLOW_PORT", "28180"),
     "IPKPI_SANDBOX_PORT": os.environ.get("IPKPI_TEST_SANDBOX_PORT", "28901"),
     "GX_ANALYTICS_ENABLED": "false",

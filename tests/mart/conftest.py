@@ -1,4 +1,4 @@
-"""Fixtures of the mart tests: their own Postgres cluster (var/test-mart, port 56632 unless
+"""Fixtures of the mart tests: their own Postgres cluster (var/test-mart, port 25632 unless
 IPKPI_MART_TEST_PG_PORT says otherwise), one database per dataset, dbt run the pipeline's way.
 
 - `synthetic_mart`: the synthetic raw layer of synthetic.py, built in two steps (step 2 is an
