@@ -165,8 +165,13 @@ def ensure_postgres(settings: Settings) -> None:
         options = (f"-p {settings.pg_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
                    "-c max_connections=200 -c shared_buffers=256MB -c synchronous_commit=off "
                    "-c max_wal_size=4GB -c work_mem=32MB -c maintenance_work_mem=256MB")
-        _pg_run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "postgres.log"),
-                 "-o", options, "-w", "-t", "60", "start"])
+        try:
+            _pg_run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "postgres.log"),
+                     "-o", options, "-w", "-t", "60", "start"])
+        except subprocess.CalledProcessError:
+            tail = (data.parent / "postgres.log").read_text(errors="replace").splitlines()[-3:]
+            raise RuntimeError(f"the embedded Postgres did not start on 127.0.0.1:{settings.pg_port} "
+                               f"(another server on that port? set IPKPI_PG_PORT): " + " | ".join(tail)) from None
     _ensure_roles_and_databases(settings)
 
 
