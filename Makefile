@@ -1,4 +1,5 @@
 # Two commands: `make run` (set up everything, run 2018-01 … 2025-12, publish) and `make test`.
+# `ipkpi run` does every set-up step of `ipkpi setup` itself (idempotent) before it triggers the run.
 # Ports and paths: IPKPI_PG_PORT, IPKPI_AIRFLOW_PORT, IPKPI_SANDBOX_PORT, IPKPI_HOME (README).
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -9,7 +10,8 @@ TO ?= 2025-12
 
 .PHONY: run setup test stop status lock clean-state
 
-run: setup
+run: $(VENV)/.installed
+	@scripts/system-deps.sh
 	$(BIN)/ipkpi run --from $(FROM) --to $(TO)
 
 setup: $(VENV)/.installed
