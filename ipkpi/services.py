@@ -20,11 +20,12 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from ingest.registry import SOURCES
 from ipkpi.config import ROOT, Settings
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")
-SOURCE_CONN_IDS = ("ipkpi_court", "ipkpi_customs", "ipkpi_police", "ipkpi_amr", "ipkpi_finance")
+SOURCE_CONN_IDS = tuple(sorted(set(SOURCES.values())))  # one connection per agency
 
 
 def log(message: str) -> None:
