@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable, Protocol
 
 from ingest.http import FeedClient
@@ -49,8 +50,8 @@ class Payload:
     last_modified: str | None = None
     content_type: str | None = None
 
-    @property
-    def sha256(self) -> str:
+    @cached_property
+    def sha256(self) -> str:  # asked for by the archive, the content hash and quarantine rows
         return hashlib.sha256(self.body).hexdigest()
 
 
