@@ -11,6 +11,9 @@
     ipkpi airflow ARGS…               the airflow CLI with the project's environment
     ipkpi dbt ARGS…                   dbt on the project, against the warehouse
     ipkpi ingest [--from --to --source S]   ingest directly, without Airflow (development)
+    ipkpi whitepaper --year YYYY [--out DIR]
+                                      the year's white paper (HTML + PDF) from `published`, into
+                                      DIR/YYYY/ (default $IPKPI_WHITEPAPER_DIR, else whitepaper/ at the repo root)
 """
 
 from __future__ import annotations
@@ -234,6 +237,19 @@ def cmd_sandbox(settings: Settings, port: int | None, extra: list[str]) -> None:
     os.execv(sys.executable, argv)
 
 
+def cmd_whitepaper(year: int, out: Path | None) -> int:
+    from ipkpi.whitepaper import IncompleteYear, generate
+
+    try:
+        result = generate(year, out)
+    except IncompleteYear as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(f"white paper {year} (publication {result['publication_id']}, {result['figures']} figures) "
+          f"in {result['timings']['total']:.1f} s:\n  {result['html']}\n  {result['pdf']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ipkpi", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -255,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_argument("--from", dest="first", type=month_arg, default=DEFAULT_FIRST_MONTH)
     ingest.add_argument("--to", dest="last", type=month_arg, default=DEFAULT_LAST_MONTH)
     ingest.add_argument("--source", action="append", help="a source name (repeatable); default: all")
+    whitepaper = sub.add_parser("whitepaper", help="the year's white paper (HTML + PDF), read from `published` only")
+    whitepaper.add_argument("--year", type=int, required=True)
+    whitepaper.add_argument("--out", type=Path, help="output root (default $IPKPI_WHITEPAPER_DIR, else <repo>/whitepaper)")
     args, extra = parser.parse_known_args(argv)
     settings = Settings.from_env()
 
@@ -289,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         os.chdir(DBT_PROJECT)
         os.execve(dbt, [dbt, *extra, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)],
                   dbt_env(settings.warehouse_dsn, settings.home))
+    elif args.command == "whitepaper":
+        return cmd_whitepaper(args.year, args.out)
     elif args.command == "ingest":
         return cmd_ingest(settings, args.first, args.last, args.source)
     elif args.command == "airflow":

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # System packages the project needs, installed only when missing (Debian/Ubuntu, apt-get).
 # - PostgreSQL server binaries for the embedded warehouse and Airflow's metadata database.
+# - The white paper: Noto CJK fonts (Chinese charts, HTML and PDF), poppler-utils (pdftotext, pdffonts,
+#   pdftoppm in its tests), chromium (headless check of the HTML).
 set -euo pipefail
 
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need+=(fonts-noto-cjk fontconfig)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

@@ -1,0 +1,16 @@
+"""The annual white paper 宁波市知识产权发展与保护状况白皮书, generated from the `published` schema only.
+
+    ipkpi whitepaper --year 2020 [--out DIR]
+
+writes ``DIR/2020/whitepaper-2020.html`` (with ``charts/*.png``) and ``whitepaper-2020.pdf``.
+DIR defaults to ``$IPKPI_WHITEPAPER_DIR``, else ``whitepaper/`` at the repository root (gitignored).
+
+Modules: ``data`` (reads `published` with the bi_reader role; refuses an incomplete year),
+``narrative`` (number formatting and sentences whose wording follows the numbers), ``charts``
+(matplotlib, Noto Sans CJK SC), ``render`` (Jinja2 template → HTML → WeasyPrint PDF).
+"""
+
+from ipkpi.whitepaper.data import IncompleteYear
+from ipkpi.whitepaper.render import generate
+
+__all__ = ["IncompleteYear", "generate"]
