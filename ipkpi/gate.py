@@ -91,6 +91,52 @@ def schema_expectations(spec: dict) -> list[dict]:
              "severity": "error", "meta": {"why": f"the raw table has the columns {source.name}'s connector declares"}}]
 
 
+ROW_RULES = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
+             "expect_column_values_to_be_between", "expect_column_value_lengths_to_equal"}
+
+
+def _lit(value) -> str:
+    return str(value) if isinstance(value, (int, float)) else "'" + str(value).replace("'", "''") + "'"
+
+
+def _rule(e: dict) -> tuple[str, str]:
+    """(SQL condition true for an offending row, its name) of a row-level expectation; NULLs pass
+    every rule but not-null, as in GX."""
+    kw, kind = e["kwargs"], e["type"]
+    column = '"' + kw["column"] + '"'
+    if kind == "expect_column_values_to_not_be_null":
+        return f"{column} IS NULL", f"not null: {kw['column']}"
+    if kind == "expect_column_values_to_be_in_set":
+        values = ", ".join(_lit(v) for v in kw["value_set"])
+        return f"{column} NOT IN ({values})", f"value of {kw['column']} outside the contract's set"
+    if kind == "expect_column_value_lengths_to_equal":
+        return f"length({column}) <> {kw['value']}", f"length of {kw['column']} is not {kw['value']}"
+    bounds = [f"{column} < {_lit(kw['min_value'])}"] if kw.get("min_value") is not None else []
+    bounds += [f"{column} > {_lit(kw['max_value'])}"] if kw.get("max_value") is not None else []
+    return " OR ".join(bounds), f"{kw['column']} out of range"
+
+
+def one_scan(spec: dict) -> list[dict]:
+    """A suite's row-level rules (not null, sets, ranges, lengths) as ONE query per severity: one scan
+    of the table names every offending row and the rule it breaks (``one_scan`` suites)."""
+    if not spec.get("one_scan"):
+        return spec["expectations"]
+    folded, rest = {}, []
+    for e in spec["expectations"]:
+        (folded.setdefault(e["severity"], []) if e["type"] in ROW_RULES else rest).append(e)
+    for severity, rules in folded.items():
+        cases = "\n".join(f"        WHEN {cond} THEN {_lit(name)}" for cond, name in map(_rule, rules))
+        query = (f"SELECT load_id, (SELECT period FROM raw.loads AS l WHERE l.load_id = r.load_id) AS period,\n"
+                 f"       source_page, source_row, rule\n"
+                 f"FROM (SELECT load_id, source_page, source_row, CASE\n{cases}\n    END AS rule FROM {{batch}}) AS r\n"
+                 f"WHERE rule IS NOT NULL")
+        rest.insert(0, {"type": "unexpected_rows_expectation", "severity": severity,
+                        "kwargs": {"unexpected_rows_query": query},
+                        "meta": {"why": f"{spec['table']}: {len(rules)} row rules in one scan (not null, "
+                                        f"the contract's enumerations, no negative counts or amounts)"}})
+    return rest
+
+
 def sqlalchemy_url(dsn: str) -> str:
     return dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
 
@@ -124,7 +170,7 @@ def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> Gate
         batch = next((b for b in asset.batch_definitions if b.name == "whole_table"), None) \
             or asset.add_batch_definition_whole_table("whole_table")
         suite = gx.ExpectationSuite(name=spec["name"])
-        for e in [*schema_expectations(spec), *spec["expectations"]]:
+        for e in [*schema_expectations(spec), *one_scan(spec)]:
             kwargs = dict(e["kwargs"])
             if "unexpected_rows_query" in kwargs:  # other candidate relations, by the candidate's schema
                 kwargs["unexpected_rows_query"] = kwargs["unexpected_rows_query"].replace("{candidate}", candidate_schema)

@@ -166,6 +166,27 @@ def test_district_above_city_blocks(pub_dsn):
     assert log_entry(pub_dsn, publication_id)[0] == "blocked"
 
 
+def test_raw_row_rule_breach_blocks_naming_load_and_row(pub_dsn):
+    """A raw row outside the contract (written behind the loader's back) is caught by the one-scan rules."""
+    before = published_digest(pub_dsn)
+    with psycopg.connect(pub_dsn) as conn:
+        (load_id, period), = conn.execute("SELECT current_load_id, period FROM raw.source_months "
+                                          "WHERE source = 'police' AND current_load_id IS NOT NULL LIMIT 1").fetchall()
+        conn.execute("""INSERT INTO raw.police_cases (load_id, source_page, source_row, case_id, filed_date,
+                            offence, amount_yuan, suspects, lead_source, region_code)
+                        VALUES (%s, 1, 9999, 'A-BAD', '2020-01-05', '假冒专利罪', 1, 1, '自行侦查', '999999')""",
+                     (load_id,))
+    try:
+        publication_id, blocked = attempt()
+        assert blocked is not None and "region_code outside the contract" in str(blocked)
+        assert f"load_id={load_id}" in str(blocked) and f"period={period}" in str(blocked)
+        assert "source_row=9999" in str(blocked)
+        assert published_digest(pub_dsn) == before
+    finally:
+        with psycopg.connect(pub_dsn) as conn:
+            conn.execute("DELETE FROM raw.police_cases WHERE case_id = 'A-BAD'")
+
+
 SWAP_CHILD = textwrap.dedent("""
     import sys, time
     import psycopg
