@@ -174,6 +174,6 @@ def target_rows(data: YearData, figs: Figures) -> list[dict]:
                          "comparator": "≤" if code in AT_MOST else "≥",
                          "value": figs.value(code),
                          "target": figs.span(code, period, "target", t, fmt_value(t, k.unit)),
-                         "attainment": figs.span(code, str(data.year), "progress", att, f"{_q(att, 1)}%"),
+                         "attainment": figs.span(code, str(data.year), f"progress_{period}", att, f"{_q(att, 1)}%"),
                          "met": met, "status": "已提前达到" if met else "进行中，尚未达到"})
     return rows

@@ -1,0 +1,323 @@
+"""The annual white paper: Chinese HTML + PDF from `published` only, stating the seeds' published
+actuals, every printed number traceable to the mart, no missing glyphs, incomplete years refused.
+
+One module warehouse (database ``ipkpi_wp`` in the session cluster): the default sandbox dataset
+2018-01 … 2025-12, except the finance feed's 2025-12 (so 2025 is a year with a hole), published once
+without Airflow; the 2020 paper is generated once through the command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingest.registry import SOURCES
+from tests.conftest import ipkpi
+from tests.test_publication import ingest, publish_once
+
+MONTHS = [f"{y}-{m:02d}" for y in range(2018, 2026) for m in range(1, 13)]
+HEADINGS = ["一、概述", "二、知识产权创造", "三、知识产权保护", "（一）司法保护", "（二）行政保护", "（三）刑事保护",
+            "（四）海关保护", "（五）社会共治", "四、知识产权运用", "五、目标完成情况", "六、分区县情况", "附录"]
+# the seeds README's published actuals for 2020 (and 2018–2020 sums), as the paper prints them
+SEED_ACTUALS_2020 = [
+    "新收知识产权案件5,054件", "民事4,092件", "刑事409件", "行政553件", "标的额累计13.30亿元",
+    "查处专利假冒侵权案件1,765件", "查处商标假冒侵权案件454件", "罚没款1,358.16万元",
+    "立案侦办侵犯知识产权犯罪案件217起", "破案191起", "打处犯罪嫌疑人279人", "涉案金额5.13亿元",
+    "累计查获侵权货物1,774批", "5,231.10万件", "案值1.80亿元",
+    "专利授权60,575件，同比增长35.3%", "有效发明专利拥有量30,551件，同比增长27.8%", "PCT国际专利申请677件，同比增长89.1%",
+    "有效注册商标321,457件，同比增长47.0%", "马德里商标国际注册1,166件，同比增长10.1%", "地理标志55件，同比增长14.6%",
+    "驰名商标99件，同比增长10.0%", "作品著作权登记5,348件，同比增长55.0%", "贯标企事业单位502家",
+    "知识产权质押融资额64.17亿元",
+]
+
+
+@pytest.fixture(scope="module")
+def wp_dsn(settings, warehouse, sandbox, sandbox_credentials):
+    from ipkpi.warehouse import init_warehouse
+
+    with psycopg.connect(settings.embedded_dsn("postgres", "postgres"), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS ipkpi_wp WITH (FORCE)")
+        conn.execute("CREATE DATABASE ipkpi_wp OWNER ipkpi_owner")
+    dsn = settings.embedded_dsn("ipkpi_wp", "ipkpi_owner")
+    init_warehouse(dsn, settings)
+    previous = os.environ.get("IPKPI_WAREHOUSE_DSN")
+    os.environ["IPKPI_WAREHOUSE_DSN"] = dsn
+    ingest(dsn, sandbox, sandbox_credentials, months=MONTHS, sources=[s for s in SOURCES if s != "finance"])
+    ingest(dsn, sandbox, sandbox_credentials, months=MONTHS[:-1], sources=["finance"])
+    publish_once()
+    yield dsn
+    if previous is None:
+        os.environ.pop("IPKPI_WAREHOUSE_DSN", None)
+    else:
+        os.environ["IPKPI_WAREHOUSE_DSN"] = previous
+
+
+@pytest.fixture(scope="module")
+def bi_dsn(wp_dsn, settings):
+    from ipkpi.config import Settings
+    from ipkpi.warehouse import bi_reader_dsn
+
+    return bi_reader_dsn(Settings.from_env())
+
+
+@pytest.fixture(scope="module")
+def paper(wp_dsn, tmp_path_factory):
+    out = tmp_path_factory.mktemp("whitepaper")
+    result = ipkpi("whitepaper", "--year", "2020", "--out", str(out), timeout=300)
+    assert result.returncode == 0, result.stderr
+    folder = out / "2020"
+    html = (folder / "whitepaper-2020.html").read_text(encoding="utf-8")
+    pdf = folder / "whitepaper-2020.pdf"
+    pdf_text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout
+    return {"dir": folder, "html": html, "pdf": pdf, "pdf_text": pdf_text, "stdout": result.stdout}
+
+
+class Spans(HTMLParser):
+    """The text of the body (figure spans marked) and every figure span with its data attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.figs, self.stack, self.body_outside = [], [], []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("style", "title"):
+            self.skip += 1
+        if tag == "span" and attrs.get("class") == "fig":
+            self.stack.append({**attrs, "text": ""})
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "title"):
+            self.skip -= 1
+        if tag == "span" and self.stack:
+            self.figs.append(self.stack.pop())
+
+    def handle_data(self, data):
+        if self.stack:
+            self.stack[-1]["text"] += data
+        elif not self.skip:
+            self.body_outside.append(data)
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def parse_number(text: str) -> tuple[Decimal, Decimal]:
+    """'1,358.16万元' -> (13581600, 100): the value and half of the printed precision, in base units."""
+    m = re.match(r"^(-?[\d,]+(?:\.(\d+))?)(亿|万)?", text)
+    assert m, text
+    places = len(m.group(2) or "")
+    factor = {"亿": Decimal(100_000_000), "万": Decimal(10_000), None: Decimal(1)}[m.group(3)]
+    return Decimal(m.group(1).replace(",", "")) * factor, Decimal(1).scaleb(-places) / 2 * factor
+
+
+def test_paper_states_the_published_actuals_in_html_and_pdf(paper):
+    html_text = flat(re.sub(r"<[^>]+>", "", paper["html"]))
+    pdf_text = flat(paper["pdf_text"])
+    for stated in SEED_ACTUALS_2020:
+        assert stated in html_text, f"HTML lacks {stated}"
+        assert stated in pdf_text, f"PDF lacks {stated}"
+    assert "行政执法案件结案率95.7%，目标≥95.0%，完成率100.8%，完成目标" in pdf_text  # ≥ 95 % (seed 003)
+
+
+def test_every_printed_number_is_the_marts(paper, bi_dsn):
+    parser = Spans()
+    parser.feed(paper["html"])
+    assert len(parser.figs) > 200
+    with psycopg.connect(bi_dsn) as conn:
+        pub, = conn.execute("SELECT publication_id FROM published.publication_log WHERE status = 'published' "
+                            "ORDER BY finished_at DESC LIMIT 1").fetchone()
+        values = {(c, p, r): (v, prev, yoy, tgt, att) for c, p, r, v, prev, yoy, tgt, att in conn.execute(
+            "SELECT kpi_code, period, region_code, value, prev_value, yoy_growth_pct, target_value, attainment_pct "
+            "FROM published.kpi_values WHERE grain = 'year'")}
+        parts = {(c, d, m, p): v for c, d, m, p, v in conn.execute(
+            "SELECT kpi_code, dimension, member, period, value FROM published.kpi_breakdown "
+            "WHERE grain = 'year' AND region_code = '330200'")}
+    assert pub in paper["html"]
+    checked = 0
+    for fig in parser.figs:
+        assert fig["title"].endswith(f" · {pub}"), fig
+        kpi, period, region, measure = fig["data-kpi"], fig["data-period"], fig["data-region"], fig["data-measure"]
+        m = re.match(r"^(\w+)\[(\w+)=(.+)\]$", kpi)
+        code, dim, member = (m.groups() if m else (kpi, None, None))
+        if measure == "cagr":  # compound annual growth between the first and last year of the period
+            first, last = period.split("-")
+            v0, v1 = values[(code, first, region)][0], values[(code, last, region)][0]
+            expected = ((float(v1) / float(v0)) ** (1 / (int(last) - int(first))) - 1) * 100
+        elif measure.startswith("progress_"):  # this year's value against a later plan-period target
+            from ipkpi.whitepaper.data import AT_MOST
+
+            v = values[(code, period, region)][0]
+            t = values[(code, measure.removeprefix("progress_"), region)][3]
+            expected = t / v * 100 if code in AT_MOST else v / t * 100
+        elif measure in ("sum", "share"):
+            first, last = (int(x) for x in period.split("-")) if "-" in period else (int(period), int(period))
+            years = [str(y) for y in range(first, last + 1)]
+            whole = sum(values[(code, y, "330200")][0] for y in years)
+            part = sum(parts.get((code, dim, member, y)) or 0 for y in years) if dim else whole
+            expected = part if measure == "sum" else part / whole * 100
+        elif dim:
+            expected = parts[(code, dim, member, period)]
+        else:
+            v, prev, yoy, tgt, att = values[(code, period, region)]
+            expected = {"value": v, "yoy": yoy, "pp": None if prev is None else v - prev, "target": tgt,
+                        "attainment": att}.get(measure)
+        assert expected is not None, fig
+        shown, tolerance = parse_number(fig["text"].lstrip("≥≤ "))
+        expected = abs(Decimal(str(expected))) if measure in ("yoy", "pp", "cagr") else Decimal(str(expected))
+        assert abs(shown - expected) <= tolerance, (fig, expected)
+        checked += 1
+    assert checked == len(parser.figs)
+    # the chapters' prose prints no number of its own: digits outside figure spans are years only
+    body = "".join(parser.body_outside)
+    body = body.split("一、概述", 1)[1].split("附录一")[0]
+    body = re.sub(r"[A-Za-z_]\w*", " ", body)  # KPI codes (high_value_patents_per_10k)
+    stray = [d for d in re.findall(r"\d[\d,.]*", body) if not re.fullmatch(r"(19|20)\d\d", d)]
+    assert stray == [], stray[:20]
+
+
+def test_growth_wording_follows_the_numbers(paper, bi_dsn):
+    from ipkpi.whitepaper.narrative import growth_words
+
+    assert growth_words(Decimal("3.04")) == ("增长", "3.0%")
+    assert growth_words(Decimal("-2.95")) == ("下降", "3.0%")
+    assert growth_words(Decimal("0.04")) == ("持平", None)
+    parser = Spans()
+    parser.feed(paper["html"])
+    with psycopg.connect(bi_dsn) as conn:
+        yoy = dict(conn.execute("SELECT kpi_code, yoy_growth_pct FROM published.kpi_values WHERE grain = 'year' "
+                                "AND period = '2020' AND region_code = '330200'").fetchall())
+    text = flat(re.sub(r"<[^>]+>", "", paper["html"]))
+    assert "平均审理周期112.7天，同比下降5.1%" in text and yoy["court_avg_trial_days"] < 0
+    assert "查处专利假冒侵权案件1,765件，同比增长47.1%" in text and yoy["amr_patent_cases_closed"] > 0
+    worded = re.findall(r'(增长|下降|提高|降低)<span class="fig"[^>]*data-measure="(?:yoy|pp)" data-exact="([^"]+)"',
+                        paper["html"])
+    assert len(worded) > 50
+    for word, exact in worded:
+        assert (word in ("增长", "提高")) == (Decimal(exact) > 0), (word, exact)
+
+
+def test_structure_targets_trajectories_and_appendix(paper, bi_dsn):
+    text = flat(paper["pdf_text"])
+    for heading in HEADINGS:
+        assert heading in text
+    with psycopg.connect(bi_dsn) as conn:
+        targets_2025 = [c for (c,) in conn.execute(
+            "SELECT kpi_code FROM published.kpi_values WHERE grain = 'year' AND period = '2025' "
+            "AND region_code = '330200' AND target_value IS NOT NULL")]
+        catalogue = [c for (c,) in conn.execute("SELECT kpi_code FROM published.kpi_catalogue")]
+    assert len(targets_2025) >= 8
+    for code in targets_2025:
+        assert (paper["dir"] / "charts" / f"trajectory_{code}.png").stat().st_size > 5000
+    assert "2025年目标实现轨迹" in text and ("可如期完成" in text or "难以如期完成" in text)
+    for code in catalogue:
+        assert code in paper["pdf_text"].replace("\n", "")
+    # 附录三: the gate's warnings, with the 行刑衔接 reconciliation rows of the year
+    appendix = text.split("附录三", 1)[1].split("附录四")[0]
+    assert "reconciliation_xingxing" in appendix and "amr_transferred" in appendix and "police_from_amr" in appendix
+    assert "附录四数据溯源表" in text and "pub-" in text
+    for source in SOURCES:
+        assert source in text  # 附录二: each source's months and loads
+    charts = sorted(p.name for p in (paper["dir"] / "charts").iterdir())
+    assert {"comp_court_case_type.png", "comp_customs_channel.png", "comp_pledge_type.png", "district_invention.png",
+            "trend_invention.png"} <= set(charts)
+
+
+def test_pdf_embeds_noto_cjk_and_rasterises(paper, tmp_path):
+    fonts = subprocess.run(["pdffonts", str(paper["pdf"])], capture_output=True, text=True, check=True).stdout
+    rows = fonts.splitlines()[2:]
+    assert any("Noto-Sans-CJK-SC" in r for r in rows)
+    assert all(r.split()[-5] == "yes" for r in rows), fonts  # every font embedded
+    assert "\ufffd" not in paper["pdf_text"]
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "3", str(paper["pdf"]), str(tmp_path / "p")],
+                   check=True)
+    pages = sorted(tmp_path.glob("p-*.png"))
+    assert len(pages) == 3 and all(p.stat().st_size > 10_000 for p in pages)
+
+
+def test_html_in_headless_chromium_uses_noto_cjk(paper, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium missing: scripts/system-deps.sh"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    url = (paper["dir"] / "whitepaper-2020.html").as_uri()
+    shot = tmp_path / "shot.png"
+    printed = tmp_path / "chromium.pdf"
+    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1000,1400", url],
+                   capture_output=True, timeout=90, check=True)
+    subprocess.run([chromium, *flags, "--no-pdf-header-footer", f"--print-to-pdf={printed}", url],
+                   capture_output=True, timeout=90, check=True)
+    assert shot.stat().st_size > 20_000
+    # Chromium's PDF names no fonts (Skia writes Type 3), so: the CSS family resolves to Noto Sans CJK
+    # and that font has a glyph for every character of the page; and the text Chromium drew is the page's
+    from fontTools.ttLib import TTCollection
+
+    font_file = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC"], capture_output=True, text=True,
+                               check=True).stdout
+    assert "NotoSansCJK" in font_file, font_file
+    cmap = TTCollection(font_file, lazy=True).fonts[0].getBestCmap()
+    text = re.sub(r"<[^>]+>", "", paper["html"].split("<body>", 1)[1])
+    import html as html_lib
+
+    missing = sorted({ch for ch in html_lib.unescape(text) if not ch.isspace() and ord(ch) not in cmap})
+    assert missing == [], missing
+    drawn = flat(subprocess.run(["pdftotext", "-enc", "UTF-8", str(printed), "-"], capture_output=True, text=True,
+                                check=True).stdout)
+    for heading in HEADINGS:
+        assert heading in drawn
+    assert "查处专利假冒侵权案件1,765件" in drawn and "\ufffd" not in drawn
+
+
+def test_incomplete_and_unpublished_years_are_refused(wp_dsn, tmp_path):
+    result = ipkpi("whitepaper", "--year", "2025", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert "finance: missing 2025-12" in result.stderr and "court" not in result.stderr
+    assert "ip_pledge_amount (11/12)" in result.stderr
+    result = ipkpi("whitepaper", "--year", "2026", "--out", str(tmp_path))
+    assert result.returncode == 2
+    for source in SOURCES:
+        assert f"{source}: missing 2026-01…2026-12" in result.stderr
+    assert not any(tmp_path.iterdir())  # never a paper with holes
+
+
+def test_missing_months_are_named_compactly():
+    from ipkpi.whitepaper.data import IncompleteYear, compress_months, missing_months
+
+    have = {("court", f"2021-{m:02d}") for m in range(1, 13)} | {("police", f"2021-{m:02d}") for m in (1, 2, 3, 7)}
+    gap = missing_months(2021, ["court", "police"], have)
+    assert gap == {"police": ["2021-04", "2021-05", "2021-06", "2021-08", "2021-09", "2021-10", "2021-11", "2021-12"]}
+    assert compress_months(gap["police"]) == "2021-04…2021-06, 2021-08…2021-12"
+    assert "police: missing 2021-04…2021-06, 2021-08…2021-12" in str(IncompleteYear(2021, gap))
+
+
+def test_trajectory_projection():
+    from ipkpi.whitepaper.charts import project
+
+    up = project({2018: Decimal(100), 2019: Decimal(110), 2020: Decimal(121)}, Decimal(160), False, 2025)
+    assert round(up["rate_pct"], 6) == 10 and up["met_year"] == 2023 and up["met_by_target_year"]
+    slow = project({2019: Decimal(100), 2020: Decimal(101)}, Decimal(200), False, 2025)
+    assert slow["met_year"] is None and not slow["met_by_target_year"]
+    down = project({2020: Decimal(40), 2021: Decimal(36)}, Decimal(30), True, 2025)
+    assert down["met_year"] == 2023
+
+
+def test_whitepaper_dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
+    assert bag.import_errors == {}
+    dag = bag.dags["ipkpi_whitepaper"]
+    assert dag.task_ids == ["whitepaper"] and "year" in dag.params
