@@ -15,12 +15,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_ENV = {
-    "IPKPI_HOME": str(ROOT / "var" / "test"),
+    "IPKPI_HOME": os.environ.get("IPKPI_TEST_HOME", str(ROOT / "var" / "test")),
     "IPKPI_PG_PORT": os.environ.get("IPKPI_TEST_PG_PORT", "25532"),
     "IPKPI_AIRFLOW_PORT": os.environ.get("IPKPI_TEST_AIRFLOW_PORT", "28180"),
     "IPKPI_SANDBOX_PORT": os.environ.get("IPKPI_TEST_SANDBOX_PORT", "28901"),
     "GX_ANALYTICS_ENABLED": "false",
-    "AIRFLOW_HOME": str(ROOT / "var" / "test" / "airflow"),
+    "AIRFLOW_HOME": os.path.join(os.environ.get("IPKPI_TEST_HOME", str(ROOT / "var" / "test")), "airflow"),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
 }
 for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_IPKPI_") or k == "IPKPI_WAREHOUSE_DSN"]:

@@ -174,11 +174,11 @@ def test_raw_row_rule_breach_blocks_naming_load_and_row(pub_dsn):
                                           "WHERE source = 'police' AND current_load_id IS NOT NULL LIMIT 1").fetchall()
         conn.execute("""INSERT INTO raw.police_cases (load_id, source_page, source_row, case_id, filed_date,
                             offence, amount_yuan, suspects, lead_source, region_code)
-                        VALUES (%s, 1, 9999, 'A-BAD', '2020-01-05', '假冒专利罪', 1, 1, '自行侦查', '999999')""",
+                        VALUES (%s, 1, 9999, 'A-BAD', '2020-01-05', '假冒专利罪', 1, -3, '自行侦查', '330203')""",
                      (load_id,))
     try:
         publication_id, blocked = attempt()
-        assert blocked is not None and "region_code outside the contract" in str(blocked)
+        assert blocked is not None and "suspects out of range" in str(blocked)
         assert f"load_id={load_id}" in str(blocked) and f"period={period}" in str(blocked)
         assert "source_row=9999" in str(blocked)
         assert published_digest(pub_dsn) == before
