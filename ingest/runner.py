@@ -56,6 +56,7 @@ def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpo
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             ensure_raw_tables(conn, [source])
+            conn.execute("SET ROLE ipkpi_loader")  # from here on: raw and quarantine, nothing else
             store = Store(conn, source)
             for i, period in enumerate(months, start=1):
                 result = ingest_month(source, store, client, period, run_id)

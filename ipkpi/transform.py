@@ -28,6 +28,7 @@ def dbt_env(dsn: str, home: Path) -> dict[str, str]:
         "IPKPI_DBT_USER": unquote(parts.username or ""),
         "IPKPI_DBT_PASSWORD": unquote(parts.password or ""),
         "IPKPI_DBT_DBNAME": parts.path.lstrip("/") or "postgres",
+        "IPKPI_DBT_ROLE": os.environ.get("IPKPI_DBT_ROLE", "ipkpi_transformer"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_LOG_PATH": str(home / "dbt" / "logs"),
         "DBT_TARGET_PATH": str(home / "dbt" / "target"),

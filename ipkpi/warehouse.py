@@ -40,7 +40,28 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA raw, quarantine TO ipkpi_loader;
 GRANT USAGE ON SCHEMA raw, quarantine TO ipkpi_transformer;
 GRANT SELECT ON ALL TABLES IN SCHEMA raw, quarantine TO ipkpi_transformer;
 GRANT USAGE, CREATE ON SCHEMA staging, intermediate, marts TO ipkpi_transformer;
+ALTER DEFAULT PRIVILEGES IN SCHEMA raw, quarantine GRANT SELECT, INSERT, UPDATE ON TABLES TO ipkpi_loader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA raw, quarantine GRANT USAGE ON SEQUENCES TO ipkpi_loader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA raw, quarantine GRANT SELECT ON TABLES TO ipkpi_transformer;
 REVOKE ALL ON SCHEMA raw, quarantine, staging, intermediate, marts, audit FROM bi_reader;
+-- The pipeline's user acts as these roles (the loader SETs ROLE ipkpi_loader, dbt runs as
+-- ipkpi_transformer), so it is a member of both; the transformer creates the candidate schema, and
+-- owns what dbt built before it ran as the transformer.
+DO $$ DECLARE r record; BEGIN
+    EXECUTE format('GRANT ipkpi_loader, ipkpi_transformer TO %I', current_user);
+    EXECUTE format('GRANT CREATE ON DATABASE %I TO ipkpi_transformer', current_database());
+    FOR r IN SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname IN ('staging', 'intermediate', 'marts', 'publish_candidate')
+               AND c.relkind IN ('r', 'v', 'm', 'p') AND pg_get_userbyid(c.relowner) = current_user LOOP
+        EXECUTE format('ALTER %s %I.%I OWNER TO ipkpi_transformer',
+                       CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+                       r.nspname, r.relname);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'publish_candidate'
+               AND pg_get_userbyid(nspowner) = current_user) THEN
+        ALTER SCHEMA publish_candidate OWNER TO ipkpi_transformer;
+    END IF;
+END $$;
 -- BI writes nothing, not even temporary tables (needs the database's owner: else left as it is)
 DO $$ BEGIN
     EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO ipkpi_loader, ipkpi_transformer, %I',

@@ -250,3 +250,26 @@ def test_bi_reader_reads_published_only(pub_dsn, settings):
                       "INSERT INTO published.kpi_catalogue (kpi_code) VALUES ('x')"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             rows(reader, statement)
+
+
+def test_loader_and_transformer_have_only_what_they_need(pub_dsn):
+    privileges = dict(rows(pub_dsn, """
+        SELECT check_name, ok FROM (VALUES
+          ('loader inserts raw',        has_table_privilege('ipkpi_loader', 'raw.loads', 'INSERT')),
+          ('loader writes quarantine',  has_table_privilege('ipkpi_loader', 'quarantine.rows', 'INSERT')),
+          ('loader reads marts',        has_schema_privilege('ipkpi_loader', 'marts', 'USAGE')),
+          ('loader reads published',    has_schema_privilege('ipkpi_loader', 'published', 'USAGE')),
+          ('loader deletes raw',        has_table_privilege('ipkpi_loader', 'raw.loads', 'DELETE')),
+          ('transformer reads raw',     has_table_privilege('ipkpi_transformer', 'raw.court_cases', 'SELECT')),
+          ('transformer writes raw',    has_table_privilege('ipkpi_transformer', 'raw.court_cases', 'INSERT')),
+          ('transformer builds marts',  has_schema_privilege('ipkpi_transformer', 'marts', 'CREATE')),
+          ('transformer writes audit',  has_schema_privilege('ipkpi_transformer', 'audit', 'USAGE'))
+        ) AS t (check_name, ok)"""))
+    assert privileges == {
+        "loader inserts raw": True, "loader writes quarantine": True, "loader reads marts": False,
+        "loader reads published": False, "loader deletes raw": False, "transformer reads raw": True,
+        "transformer writes raw": False, "transformer builds marts": True, "transformer writes audit": False}
+    # and the pipeline really ran as them: dbt's relations belong to the transformer
+    owners = {o for (o,) in rows(pub_dsn, "SELECT DISTINCT tableowner FROM pg_tables "
+                                          "WHERE schemaname IN ('staging', 'intermediate', 'marts', 'published')")}
+    assert owners == {"ipkpi_transformer"}
