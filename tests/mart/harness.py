@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # the mart's own stack: never the defaults (25432…) nor the session fixtures' (25532…)
 MART_ENV = {
-    "IPKPI_HOME": str(ROOT / "var" / "test-mart"),
+    "IPKPI_HOME": os.environ.get("IPKPI_MART_TEST_HOME", str(ROOT / "var" / "test-mart")),
     "IPKPI_PG_PORT": os.environ.get("IPKPI_MART_TEST_PG_PORT", "25632"),
     "IPKPI_AIRFLOW_PORT": os.environ.get("IPKPI_MART_TEST_AIRFLOW_PORT", "28680"),
     "IPKPI_SANDBOX_PORT": os.environ.get("IPKPI_MART_TEST_SANDBOX_PORT", "29601"),
