@@ -95,6 +95,7 @@ class YearData:
     breakdown: dict[tuple[str, str], dict[str, Decimal]]  # (code, dimension) -> member -> value, (city, year Y)
     breakdown_years: dict[tuple[str, str, str], dict[str, Decimal]]  # (code, dimension, 'YYYY') -> member -> value
     source_months: list[tuple[str, str, bool, int | None]]
+    payloads: list[tuple[str, str, int, int | None, int | None, str]]  # source, period, position, page, bytes, sha256
     gate_warnings: list[dict]
     log: dict = field(default_factory=dict)
 
@@ -131,6 +132,9 @@ def check_year(conn, year: int) -> None:
                            (str(year),)).fetchone()[0]
     if not sources:
         raise IncompleteYear(year, {}, reason=f"{year}: no source month is published")
+    if conn.execute("SELECT to_regclass('published.source_payloads')").fetchone()[0] is None:
+        raise IncompleteYear(year, {}, reason="the publication predates published.source_payloads (the payload "
+                                              "checksums the appendix lists): run `ipkpi run` to republish")
     if missing or incomplete or not present:
         raise IncompleteYear(year, missing, incomplete)
 
@@ -161,8 +165,12 @@ def load(year: int, dsn: str | None = None) -> YearData:
         source_months = conn.execute(
             "SELECT source, period, is_available, load_id FROM published.source_months WHERE period LIKE %s "
             "ORDER BY source, period", (f"{year}-%",)).fetchall()
+        payloads = conn.execute(
+            "SELECT source, period, payload_position, page, payload_bytes, payload_sha256 FROM published.source_payloads "
+            "WHERE period LIKE %s ORDER BY source, period, payload_position", (f"{year}-%",)).fetchall()
     detail = log["detail"] or {}
     warnings = [c for c in (detail.get("gate") or {}).get("failed", []) if c.get("severity") != "error"]
     return YearData(year=year, publication_id=log["publication_id"], published_at=log["finished_at"],
                     catalogue=catalogue, city=city, districts=districts, breakdown=breakdown,
-                    breakdown_years=breakdown_years, source_months=source_months, gate_warnings=warnings, log=log)
+                    breakdown_years=breakdown_years, source_months=source_months, payloads=payloads,
+                    gate_warnings=warnings, log=log)

@@ -234,7 +234,10 @@ def build(data: YearData, out: Path) -> dict:
         sources.setdefault(source, []).append((period, ok, load_id))
     source_rows = [{"source": s_, "name": SOURCE_NAMES.get(s_, s_),
                     "months": compress_months([p for p, ok, _ in v if ok]),
-                    "loads": ", ".join(f"{p[5:]}:{lid}" for p, ok, lid in v if ok)} for s_, v in sorted(sources.items())]
+                    "loads": ", ".join(f"{p[5:]}:{lid}" for p, ok, lid in v if ok),
+                    "payloads": sum(1 for p in data.payloads if p[0] == s_)} for s_, v in sorted(sources.items())]
+    payload_rows = [{"source": s_, "period": p, "position": pos, "page": page, "bytes": size, "sha256": sha}
+                    for s_, p, pos, page, size, sha in data.payloads]
     warnings = [{"check": w.get("check", ""), "suite": w.get("suite", ""),
                  "observed": (w.get("detail") or {}).get("observed"),
                  "rows": [r for r in (w.get("detail") or {}).get("rows", [])
@@ -244,7 +247,7 @@ def build(data: YearData, out: Path) -> dict:
             "tables": tables, "headline": headline, "targets": targets, "target_sentences": target_sentences,
             "trajectories": trajectories, "district_kpis": [figs.name(k) for k in DISTRICT_KPIS],
             "district_rows": district_rows, "district_charts": district_charts, "district_lead": district_lead,
-            "catalogue": list(data.catalogue.values()), "sources": source_rows, "warnings": warnings,
+            "catalogue": list(data.catalogue.values()), "sources": source_rows, "payloads": payload_rows, "warnings": warnings,
             "log": data.log, "figs": figs, "json": json}
 
 

@@ -235,6 +235,22 @@ def test_structure_targets_trajectories_and_appendix(paper, bi_dsn):
             "trend_invention.png"} <= set(charts)
 
 
+def test_appendix_lists_the_payload_checksums_that_fed_the_year(paper, wp_dsn):
+    # what raw holds (the owner can read it; the paper could not): each 2020 source month's current load
+    with psycopg.connect(wp_dsn) as conn:
+        expected = {(source, period, sha) for source, period, sha in conn.execute(
+            "SELECT m.source, m.period, unnest(l.payload_sha256s) FROM raw.source_months AS m "
+            "JOIN raw.loads AS l ON l.load_id = m.current_load_id WHERE m.period LIKE '2020-%'")}
+        archived = {sha for (sha,) in conn.execute("SELECT sha256 FROM raw.payloads")}
+    assert len(expected) >= 72 and {sha for _, _, sha in expected} <= archived
+    listed = set(re.findall(r'<tr><td class="code">(\w+)</td><td>(2020-\d\d)</td><td>\d+</td><td>\d*</td>'
+                            r'<td>\d*</td><td class="code sha">([0-9a-f]{64})</td></tr>', paper["html"]))
+    assert listed == expected
+    pdf_text = flat(paper["pdf_text"])
+    for _, _, sha in sorted(expected)[:20]:
+        assert sha in pdf_text  # the PDF prints them whole (wrapped lines joined)
+
+
 def test_pdf_embeds_noto_cjk_and_rasterises(paper, tmp_path):
     fonts = subprocess.run(["pdffonts", str(paper["pdf"])], capture_output=True, text=True, check=True).stdout
     rows = fonts.splitlines()[2:]
