@@ -2,8 +2,7 @@
 with the quarantine reason (``unknown_region``, ``unparsable_date:<field>``, ``invalid_enum:<field>`` …).
 
 The grammars (regular expressions below) are the single definition of what a valid value looks
-like: the Python readers here and the SQL of the bulk CSV path (``ingest.bulk``) both use them,
-so both paths accept and reject exactly the same values.
+like; the readers below are bound to them once per field.
 """
 
 from __future__ import annotations
@@ -165,9 +164,8 @@ def uscc(value, field: str) -> str:
 class Field:
     """One column of a CSV export: its contract name, raw column, kind and options.
 
-    A connector lists its fields once; the Python reader (`read`) and the bulk SQL path
-    (`ingest.bulk`) are both driven by that list, in its order (the first failing field names
-    the quarantine reason on both paths).
+    A connector lists its fields once; its rows are read by that list, in its order (the first
+    failing field names the quarantine reason), and its raw table is declared from it.
     """
 
     source: str  # the contract's column name (Chinese header)
