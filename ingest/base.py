@@ -69,7 +69,8 @@ class Rejected:
 class Parsed:
     """What a month's payloads hold: good rows for raw, bad rows for quarantine, side facts."""
 
-    rows: list[tuple] = field(default_factory=list)  # each: (page, row, *columns)
+    # each: (page, row, *columns); or, for the CSV exports, ingest.columnar.ColumnarRows (same order)
+    rows: Any = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     extras: dict[str, list[tuple]] = field(default_factory=dict)  # other raw tables of the source
     promised: int | None = None  # how many records the feed said it sent (the court's `total`)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-from ingest.base import FeedError, Fetched, Parsed, Payload, Rejected, RowError
+
+from ingest.base import FeedError, Fetched, Parsed, Payload
 from ingest.fields import WHITESPACE, Field
 from ingest.http import FeedClient, public_url
 
@@ -54,26 +55,14 @@ def read_header(content: str, fields: tuple[Field, ...], source: str, period: st
 
 
 def parse_csv(payload: Payload, source: str, period: str, *, encoding: str, fields: tuple[Field, ...]) -> Parsed:
-    """Decode strictly, check the header, turn each line into a raw row or a quarantine row.
+    """Decode strictly, check the header, turn each record into a raw row or a quarantine row.
 
     A wrong encoding or a missing column fails the whole payload (named by source, period, URL);
-    a bad value fails only its row. Blank lines (e.g. at the end of the export) are skipped.
+    a bad value fails only its row (:mod:`ingest.columnar` reads the columns). Blank records
+    (e.g. at the end of the export) are skipped.
     """
+    from ingest.columnar import parse_csv_columnar  # pyarrow: imported when a CSV feed is read
+
     content = decode(payload, source, period, encoding)
-    got, index = read_header(content, fields, source, period, payload.url)
-    reader = csv.reader(io.StringIO(content, newline=""))
-    next(reader)
-    parsed = Parsed()
-    readers = [(f.reader, i) for f, i in zip(fields, index)]
-    width = len(got)
-    for line_no, cells in enumerate(reader, start=2):  # file line, header = line 1
-        if not cells or all(c.strip(WHITESPACE) == "" for c in cells):
-            continue
-        try:
-            if len(cells) != width:
-                raise RowError("wrong_column_count")
-            parsed.rows.append((payload.page, line_no, *[read(cells[i]) for read, i in readers]))
-        except RowError as exc:
-            record = {f.source: (cells[i] if i < len(cells) else None) for f, i in zip(fields, index)}
-            parsed.rejected.append(Rejected(payload.page, line_no, exc.reason, record))
-    return parsed
+    header, index = read_header(content, fields, source, period, payload.url)
+    return parse_csv_columnar(payload, content, header, index, fields)

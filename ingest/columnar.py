@@ -1,0 +1,198 @@
+"""The CSV exports (police, finance) read a column at a time, with pyarrow.
+
+Why not row by row: reading and checking each row in Python cost ~8.5 µs, 2.6× what Postgres
+spends to COPY the row, so a month took three times as long to read as to load. Here pyarrow's C++
+reader splits the file (RFC 4180: quotes, CRLF, newlines inside quotes) and every field's rule runs
+as one vectorised expression over its column; Python only touches the rows that fail.
+
+The rules are those of :mod:`ingest.fields`, with the same grammars and the same reasons: a
+row's quarantine reason is its first failing field in the connector's order; a row of blank cells
+is skipped; a row with the wrong number of cells is ``wrong_column_count``; ``source_row`` is the
+record's position in the file (header = 1). ``tests/ingest/test_columnar.py`` holds the two
+readings to the same answers, value by value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from ingest import fields as F
+from ingest.base import Parsed, Payload, Rejected
+from ingest.fields import WHITESPACE, Field
+
+DAYS_IN_MONTH = pa.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], pa.int64())
+
+
+@dataclass
+class ColumnarRows:
+    """A month's good rows as an Arrow table (page, row, then the fields' columns as COPY text)."""
+
+    table: pa.Table
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def copy_blocks(self, load_id: int, rows_per_block: int = 20_000):
+        """The rows as CSV for ``COPY … (FORMAT csv)``, led by their load id, a block at a time."""
+        table = self.table.add_column(0, "load_id", pa.repeat(pa.scalar(load_id, pa.int64()), self.table.num_rows))
+        options = pcsv.WriteOptions(include_header=False)
+        for batch in table.to_batches(max_chunksize=rows_per_block):
+            sink = io.BytesIO()
+            pcsv.write_csv(batch, sink, write_options=options)  # a null is an empty field: NULL to COPY
+            yield sink.getvalue()
+
+
+def parse_csv_columnar(payload: Payload, content: str, header: list[str], index: list[int],
+                       fields: tuple[Field, ...]) -> Parsed:
+    """Read a decoded CSV export whose header (``header``, fields at ``index``) is already checked."""
+    width = len(header)
+    ragged: list[tuple[int, list[str]]] = []
+
+    def wrong_width(row) -> str:
+        ragged.append((row.number, next(csv.reader([row.text]), [])))
+        return "skip"
+
+    names = [f"c{i}" for i in range(width)]
+    table = pcsv.read_csv(
+        io.BytesIO(content.encode("utf-8")),
+        read_options=pcsv.ReadOptions(use_threads=False, skip_rows=1, column_names=names),  # numbered rows
+        parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
+                                        invalid_row_handler=wrong_width),
+        convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                            strings_can_be_null=False, quoted_strings_can_be_null=False))
+    rows = row_numbers(table.num_rows, [number for number, _ in ragged])
+    cells = {i: pc.utf8_trim(table.column(f"c{i}"), WHITESPACE) for i in range(width)}
+    blank = _all(pc.equal(cells[i], "") for i in range(width))
+
+    values, reasons = [], []
+    for f, i in zip(fields, index):
+        value, reason = read_column(f, cells[i])
+        values.append(value)
+        reasons.append(reason)
+    reason = pc.coalesce(*reasons) if reasons else pa.nulls(table.num_rows, pa.string())
+    keep = pc.and_(pc.invert(blank), pc.is_null(reason))
+    refused = pc.and_(pc.invert(blank), pc.is_valid(reason))
+
+    good = pa.table([pa.repeat(pa.scalar(payload.page, pa.int32()), table.num_rows), rows, *values],
+                    names=["source_page", "source_row", *[f.column for f in fields]]).filter(keep)
+    parsed = Parsed(rows=ColumnarRows(good))
+    records = table.filter(refused).to_pylist()  # the cells as received, untrimmed
+    for row, why, record in zip(rows.filter(refused).to_pylist(), reason.filter(refused).to_pylist(), records):
+        parsed.rejected.append(Rejected(payload.page, row, why, {f.source: record[f"c{i}"] for f, i in zip(fields, index)}))
+    for number, got in ragged:
+        if got and any(c.strip(WHITESPACE) for c in got):
+            parsed.rejected.append(Rejected(payload.page, number, "wrong_column_count",
+                                            {f.source: (got[i] if i < len(got) else None) for f, i in zip(fields, index)}))
+    parsed.rejected.sort(key=lambda r: r.row)
+    return parsed
+
+
+def row_numbers(count: int, skipped: list[int]) -> pa.Array:
+    """File record numbers (header = 1) of the table's rows, given the records the reader skipped."""
+    numbers = pa.array(range(2, 2 + count + len(skipped)), pa.int32())
+    if not skipped:
+        return numbers
+    return numbers.filter(pc.invert(pc.is_in(numbers, value_set=pa.array(skipped, pa.int32()))))
+
+
+def read_column(f: Field, cells: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(value as COPY text or null, quarantine reason or null) for every cell of a field's column."""
+    name, empty = f.source, pc.equal(cells, "")
+    if f.kind == "required":
+        return cells, _reason(empty, f"missing:{name}")
+    if f.kind == "text":
+        return _null_where(empty, cells), _no_reason(cells)
+    if f.kind in ("enum", "flag"):
+        allowed = list(f.flags) if f.kind == "flag" else list(f.allowed)
+        ok = pc.is_in(cells, value_set=pa.array(allowed, pa.string()))
+        if f.optional:
+            ok = pc.or_(ok, empty)
+        value = _null_where(empty, cells)
+        if f.kind == "flag":
+            value = pc.is_in(cells, value_set=pa.array([k for k, v in f.flags.items() if v], pa.string()))
+            value = pc.if_else(value, "true", "false")
+        return value, _reason(pc.invert(ok), f"invalid_enum:{name}")
+    if f.kind == "region":
+        ok = pc.is_in(cells, value_set=pa.array(sorted(F.region_codes()), pa.string()))
+        return cells, _reason(pc.invert(ok), "unknown_region")
+    if f.kind == "uscc":
+        return cells, _reason(pc.invert(_uscc_ok(cells)), f"invalid_uscc:{name}")
+    if f.kind == "date":
+        value, ok = _dates(cells)
+        return _missing_or(f, empty, value, ok, f"unparsable_date:{name}")
+    if f.kind in ("decimal", "integer"):
+        grammar = F.INTEGER if f.kind == "integer" else (F.NUMBER_THOUSANDS if f.thousands else F.NUMBER)
+        ok = pc.match_substring_regex(cells, grammar)
+        value = pc.replace_substring(cells, ",", "") if f.thousands else cells
+        negative = pc.and_(pc.starts_with(value, "-"), pc.match_substring_regex(value, "[1-9]"))  # "-0" is 0
+        value, reason = _missing_or(f if f.kind == "decimal" else _required(f), empty, value, ok,
+                                    f"unparsable_number:{name}")
+        return value, pc.coalesce(reason, _reason(pc.and_(ok, negative), f"negative_number:{name}"))
+    raise ValueError(f"unknown field kind {f.kind}")
+
+
+def _missing_or(f: Field, empty, value, ok, unparsable: str):
+    """Empty: null if the field is optional, else ``missing``; otherwise ``ok`` or the ``unparsable`` reason."""
+    missing = pa.scalar(None if f.optional else f"missing:{f.source}", pa.string())
+    reason = pc.if_else(empty, missing, pc.if_else(pc.fill_null(ok, False), pa.scalar(None, pa.string()), unparsable))
+    return _null_where(empty, value), reason
+
+
+def _required(f: Field) -> Field:
+    return Field(f.source, f.column, f.kind, f.pg_type)  # integers are never optional (fields.integer)
+
+
+def _dates(cells: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """`YYYY-MM-DD` or `YYYY/M/D`, a real calendar day (no 2020-02-30, no year 0) → ISO text."""
+    parts = [pc.extract_regex(cells, pattern) for pattern in (
+        r"^(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})$", r"^(?P<y>[0-9]{4})/(?P<m>[0-9]{1,2})/(?P<d>[0-9]{1,2})$")]
+    y, m, d = (pc.cast(pc.coalesce(*[pc.struct_field(p, k) for p in parts]), pa.int64()) for k in "ymd")
+    leap = pc.and_(pc.equal(pc.bit_wise_and(y, 3), 0),
+                   pc.or_(pc.not_equal(pc.remainder(y, 100), 0), pc.equal(pc.remainder(y, 400), 0)))
+    month_ok = pc.and_(pc.greater_equal(m, 1), pc.less_equal(m, 12))
+    last_day = pc.add(pc.take(DAYS_IN_MONTH, pc.if_else(month_ok, m, 0)),
+                      pc.cast(pc.and_(leap, pc.equal(m, 2)), pa.int64()))
+    ok = pc.fill_null(pc.and_(pc.and_(month_ok, pc.greater_equal(y, 1)),
+                              pc.and_(pc.greater_equal(d, 1), pc.less_equal(d, last_day))), False)
+    iso = pc.binary_join_element_wise(pc.cast(y, pa.string()),
+                                      pc.utf8_lpad(pc.cast(m, pa.string()), 2, "0"),
+                                      pc.utf8_lpad(pc.cast(d, pa.string()), 2, "0"), "-")
+    return iso, ok
+
+
+def _uscc_ok(cells: pa.Array) -> pa.Array:
+    """GB 32100-2015: 18 characters of the charset, the last one the check character of the first 17."""
+    charset = pa.array(list(F.USCC_CHARSET))
+    total = None
+    for position, weight in enumerate(F.USCC_WEIGHTS):
+        term = pc.multiply(pc.index_in(pc.utf8_slice_codeunits(cells, position, position + 1), value_set=charset),
+                           weight)
+        total = term if total is None else pc.add(total, term)
+    check = pc.index_in(pc.utf8_slice_codeunits(cells, 17, 18), value_set=charset)
+    expected = pc.remainder(pc.subtract(31, pc.remainder(total, 31)), 31)
+    return pc.fill_null(pc.and_(pc.equal(pc.utf8_length(cells), 18), pc.equal(check, expected)), False)
+
+
+def _reason(mask: pa.Array, reason: str) -> pa.Array:
+    return pc.if_else(pc.fill_null(mask, False), reason, pa.scalar(None, pa.string()))
+
+
+def _no_reason(cells: pa.Array) -> pa.Array:
+    return pa.nulls(len(cells), pa.string())
+
+
+def _null_where(mask: pa.Array, values: pa.Array) -> pa.Array:
+    return pc.if_else(mask, pa.scalar(None, values.type), values)
+
+
+def _all(masks) -> pa.Array:
+    result = None
+    for mask in masks:
+        result = mask if result is None else pc.and_(result, mask)
+    return result
