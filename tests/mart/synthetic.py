@@ -442,6 +442,12 @@ def write_step(conn, world: World, step: int) -> None:
             table, columns, version_key = RAW[load.source]
             digest = hashlib.sha256(f"{load.source}|{load.period}|{load.key}|{load.rows!r}".encode()).hexdigest()
             loaded, refused = (0, len(load.rows)) if load.quarantined else (len(load.rows), 0)
+            body = repr(load.rows).encode()  # archived and fetched first, as ingest.store does
+            conn.execute("INSERT INTO raw.payloads (sha256, bytes, body) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                         (digest, len(body), body))
+            conn.execute("""INSERT INTO raw.fetches (source, period, url, page, http_status, sha256, run_id)
+                            VALUES (%s, %s, %s, 1, 200, %s, 'synthetic')""",
+                         (load.source, load.period, f"synthetic://{load.source}/{load.period}", digest))
             load_id = conn.execute(
                 """INSERT INTO raw.loads (source, period, content_sha256, payload_sha256s, run_id, rows_loaded,
                                           rows_quarantined) VALUES (%s, %s, %s, %s, 'synthetic', %s, %s)
