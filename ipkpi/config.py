@@ -96,6 +96,12 @@ class Settings:
         return os.environ.get("IPKPI_WAREHOUSE_DSN") or self.embedded_dsn("ipkpi", "ipkpi_owner")
 
     @property
+    def bi_reader_password(self) -> str:
+        """The read-only BI login's password: `IPKPI_BI_READER_PASSWORD` when a deployment hands it to
+        its BI tool (docker-compose gives it to Metabase), else the generated one."""
+        return os.environ.get("IPKPI_BI_READER_PASSWORD") or self.secrets["pg"]["bi_reader"]
+
+    @property
     def airflow_db_url(self) -> str:
         return self.embedded_dsn("airflow", "airflow").replace("postgresql://", "postgresql+psycopg2://", 1)
 

@@ -82,7 +82,7 @@ def init_warehouse(dsn: str, settings: Settings) -> None:
             if role == "bi_reader":
                 verb = "ALTER" if exists else "CREATE"
                 conn.execute(sql.SQL("{} ROLE bi_reader WITH LOGIN PASSWORD {}").format(
-                    sql.SQL(verb), sql.Literal(settings.secrets["pg"]["bi_reader"])))
+                    sql.SQL(verb), sql.Literal(settings.bi_reader_password)))
             elif not exists:
                 conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
             conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(role), sql.Literal(purpose)))
@@ -107,6 +107,6 @@ def bi_reader_dsn(settings: Settings) -> str:
     from urllib.parse import quote, urlsplit, urlunsplit
 
     parts = urlsplit(settings.warehouse_dsn)
-    password = quote(settings.secrets["pg"]["bi_reader"], safe="")
+    password = quote(settings.bi_reader_password, safe="")
     netloc = f"bi_reader:{password}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))

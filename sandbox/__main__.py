@@ -11,7 +11,7 @@ from .config import DEFAULT_AS_OF, DEFAULT_SEED, FAULT_KINDS, SandboxConfig
 from .server import SandboxServer
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sandbox", description="Agency sandbox server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8801)
@@ -27,7 +27,11 @@ def main(argv=None) -> int:
     p.add_argument("--police-user", default="ipkpi")
     p.add_argument("--traps", default="", help='JSON object of opt-in traps, e.g. {"ytd_decrease": "2021-05"}')
     p.add_argument("--verbose", action="store_true")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    a = build_parser().parse_args(argv)
     try:
         creds = SandboxConfig.load_credentials(a.credentials_file)
         cfg = SandboxConfig(credentials=creds, scale=a.scale, seed=a.seed, as_of=a.as_of,
