@@ -7,6 +7,8 @@ fetched once beforehand so its own generation time is not counted) serves the mo
 connector fetches, archives, parses, validates and COPYs them into a fresh database. Then the
 same rows, already normalised (exported from the raw table as CSV), are loaded by `psql \\copy`
 into an empty copy of the table. Prints rows/s for both and the ratio (goal ≥ 70 % for CSV feeds).
+Each side runs `--repeat` times from an empty raw layer and the best time counts (as timeit does:
+the noise of a shared machine only ever adds time).
 Uses its own state directory (var/bench) and ports, so it never touches `make run`'s stack.
 """
 
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--from", dest="first", default="2020-01")
     parser.add_argument("--to", dest="last", default="2020-12")
     parser.add_argument("--source", action="append")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
     import psycopg
@@ -73,17 +76,30 @@ def main() -> None:
             conn_id = SOURCES[source]
             endpoint = Endpoint(conn_id, settings.sandbox_url, keys[conn_id.removeprefix("ipkpi_")])
             warm_up(source, months, endpoint, requests)
-            started = time.perf_counter()
-            report = ingest_months(source, months, dsn, endpoint, run_id="bench")
-            ingest_s = time.perf_counter() - started
+            ingest_s = float("inf")
+            for _ in range(args.repeat):
+                empty_raw_layer(dsn, connector(source))
+                started = time.perf_counter()
+                report = ingest_months(source, months, dsn, endpoint, run_id="bench")
+                ingest_s = min(ingest_s, time.perf_counter() - started)
             rows = sum(m.rows for m in report.months)
-            copy_s = psql_copy_time(dsn, connector(source).raw_table)
+            copy_s = min(psql_copy_time(dsn, connector(source).raw_table) for _ in range(args.repeat))
             print(f"{source:<16}{rows:>10,}{ingest_s:>10.2f}{rows / ingest_s:>15,.0f}{copy_s:>10.2f}"
                   f"{rows / copy_s:>14,.0f}{copy_s / ingest_s:>8.0%}", flush=True)
     finally:
         sandbox.terminate()
         sandbox.wait()
         services.stop_postgres(settings)
+
+
+def empty_raw_layer(dsn: str, source) -> None:
+    """Forget everything loaded, so the next ingest fetches, archives and loads every month again."""
+    import psycopg
+
+    tables = ["raw.payloads", "raw.fetches", "raw.loads", "raw.source_months", "quarantine.rows",
+              source.raw_table, *source.extra_tables]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 
 
 def warm_up(source: str, months: list[str], endpoint, requests) -> None:

@@ -18,6 +18,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -27,6 +28,9 @@ from ingest.base import Parsed, Payload, Rejected
 from ingest.fields import WHITESPACE, Field
 
 DAYS_IN_MONTH = pa.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], pa.int64())
+USCC_VALUES = np.full(256, -1, np.int64)  # byte -> its value in the USCC charset, -1 outside it
+USCC_VALUES[np.frombuffer(F.USCC_CHARSET.encode(), np.uint8)] = np.arange(len(F.USCC_CHARSET))
+USCC_WEIGHTS = np.array(F.USCC_WEIGHTS, np.int64)
 
 
 @dataclass
@@ -167,16 +171,20 @@ def _dates(cells: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 
 def _uscc_ok(cells: pa.Array) -> pa.Array:
-    """GB 32100-2015: 18 characters of the charset, the last one the check character of the first 17."""
-    charset = pa.array(list(F.USCC_CHARSET))
-    total = None
-    for position, weight in enumerate(F.USCC_WEIGHTS):
-        term = pc.multiply(pc.index_in(pc.utf8_slice_codeunits(cells, position, position + 1), value_set=charset),
-                           weight)
-        total = term if total is None else pc.add(total, term)
-    check = pc.index_in(pc.utf8_slice_codeunits(cells, 17, 18), value_set=charset)
-    expected = pc.remainder(pc.subtract(31, pc.remainder(total, 31)), 31)
-    return pc.fill_null(pc.and_(pc.equal(pc.utf8_length(cells), 18), pc.equal(check, expected)), False)
+    """GB 32100-2015: 18 characters of the charset, the last one the check character of the first 17.
+
+    As an N×18 byte matrix in numpy (one table look-up and one dot product for the whole column):
+    slicing the column 18 times in Arrow cost a third of reading a finance export.
+    """
+    eighteen = pc.equal(pc.binary_length(cells), 18)  # the charset is ASCII: 18 bytes or it is wrong
+    fixed = pc.cast(pc.if_else(eighteen, cells, pa.scalar(None, pa.string())), pa.binary(18))
+    if isinstance(fixed, pa.ChunkedArray):  # a table's column
+        fixed = pa.concat_arrays(fixed.chunks) if fixed.num_chunks else pa.array([], pa.binary(18))
+    matrix = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)[fixed.offset * 18:(fixed.offset + len(fixed)) * 18]
+    values = USCC_VALUES[matrix.reshape(-1, 18)]
+    check = (31 - (values[:, :17] @ USCC_WEIGHTS) % 31) % 31
+    ok = (values >= 0).all(axis=1) & (values[:, 17] == check)
+    return pc.and_(pc.fill_null(eighteen, False), pa.array(ok))
 
 
 def _reason(mask: pa.Array, reason: str) -> pa.Array:

@@ -1,4 +1,4 @@
-"""Ingest a source for a list of months: fetch → archive → parse → load, one month at a time.
+"""Ingest a source for a list of months: fetch → archive → parse → load, month by month.
 
 This is what an Airflow ingestion task calls (one call batches every month of the run's data
 interval, so a backfill of 96 months is one task per agency, not 96).
@@ -7,11 +7,12 @@ interval, so a backfill of 96 months is one task per agency, not 96).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
 
-from ingest.base import FeedError
+from ingest.base import FeedError, Fetched, Parsed
 from ingest.http import Endpoint, FeedClient
 from ingest.registry import connector
 from ingest.store import Store, content_hash, ensure_raw_tables
@@ -48,51 +49,86 @@ def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpo
                   run_id: str | None = None, progress=None, http_options: dict | None = None) -> IngestReport:
     """Bring ``months`` of a source into the raw layer. Idempotent per month.
 
-    ``http_options`` tune the shared client (time-outs, retries, back-off; see FeedClient).
+    One month is read ahead: while Postgres loads month M, a second thread fetches month M+1,
+    archives it (over its own connection) and parses it (HTTP waits, pyarrow, numpy and hashing
+    release the GIL), so the two CPUs work at once instead of taking turns. Months are still
+    checked and loaded strictly in order, one transaction each, and an error surfaces at its own
+    month, after the months before it are loaded; a payload is archived before anything reads it. ``http_options`` tune the shared client (time-outs, retries, back-off; see FeedClient).
     """
     source = connector(source_name)
     report = IngestReport(source.name)
     client = FeedClient(endpoint, **(http_options or {}))
     try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        with psycopg.connect(dsn, autocommit=True) as conn, psycopg.connect(dsn, autocommit=True) as archive_conn:
             ensure_raw_tables(conn, [source])
-            conn.execute("SET ROLE ipkpi_loader")  # from here on: raw and quarantine, nothing else
-            store = Store(conn, source)
-            for i, period in enumerate(months, start=1):
-                result = ingest_month(source, store, client, period, run_id)
-                report.months.append(result)
-                if progress:
-                    progress(i, len(months), result)
+            for c in (conn, archive_conn):
+                c.execute("SET ROLE ipkpi_loader")  # from here on: raw and quarantine, nothing else
+            store, archive = Store(conn, source), Store(archive_conn, source)
+            # read once: this task is the only writer of its source's months (max_active_runs=1)
+            states = store.month_states(months)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{source.name}") as reader:
+                def read(period: str) -> Future:
+                    return reader.submit(receive, source, client, archive, period, states.get(period), run_id)
+
+                upcoming = read(months[0]) if months else None
+                for i, period in enumerate(months, start=1):
+                    received = upcoming.result()  # a fetch that failed raises here, at its month
+                    upcoming = read(months[i]) if i < len(months) else None
+                    result = ingest_month(source, store, period, states.get(period), received, run_id)
+                    report.months.append(result)
+                    if progress:
+                        progress(i, len(months), result)
     finally:
         client.close()
     log.info(report.summary())
     return report
 
 
-def ingest_month(source, store: Store, client: FeedClient, period: str, run_id: str | None) -> MonthResult:
-    state = store.month_state(period)
+@dataclass
+class Received:
+    """A month as the agency answered it, read (parsed) ahead of its load."""
+
+    fetched: Fetched
+    parsed: Parsed | None = None
+    unreadable: Exception | None = None  # raised only if the content turns out to be new
+
+
+def receive(source, client: FeedClient, archive: Store, period: str, state: dict | None,
+            run_id: str | None) -> Received:
     held = state is not None and state["status"] == "available"
     fetched = source.fetch(client, period, etag=state["etag"] if held else None)
+    received = Received(fetched)
+    if fetched.payloads:
+        archive.archive(period, fetched.payloads, run_id)  # committed before anything parses it
+        try:
+            received.parsed = source.parse(fetched.payloads, period)
+        except Exception as exc:  # noqa: BLE001 - kept and raised in order, after the payload is archived
+            received.unreadable = exc
+    return received
+
+
+def ingest_month(source, store: Store, period: str, state: dict | None, received: Received,
+                 run_id: str | None) -> MonthResult:
+    fetched = received.fetched
     if fetched.not_published:
         store.mark_checked(period, run_id, not_published=True)
         return MonthResult(period, "not_published")
     if fetched.unchanged:
         store.mark_checked(period, run_id)
         return MonthResult(period, "unchanged", load_id=state["current_load_id"])
-    payloads = fetched.payloads
-    store.archive(period, payloads, run_id)
+    payloads = fetched.payloads  # archived already, by receive()
     existing = store.existing_load(period, content_hash(payloads))
     if existing is not None:  # this exact content was loaded before: point at it, load nothing
         with store.conn.transaction():
             store.point_to(period, existing, payloads[-1].etag, payloads[-1].last_modified, run_id)
         return MonthResult(period, "same_content", load_id=existing)
-    try:
-        parsed = source.parse(payloads, period)
-    except FeedError:
-        raise
-    except Exception as exc:  # a payload we cannot read at all: name the source, period and URL
+    if isinstance(received.unreadable, FeedError):
+        raise received.unreadable
+    if received.unreadable is not None:  # a payload we cannot read at all: name the source, period and URL
+        exc = received.unreadable
         raise FeedError(source.name, period, payloads[0].url if payloads else "-",
                         f"malformed payload: {type(exc).__name__}: {exc}") from exc
+    parsed = received.parsed
     if hasattr(source, "check_history"):  # rules that need earlier months (the statistics' ytd)
         parsed = source.check_history(store.conn, period, parsed)
     load_id = store.load(period, payloads, parsed, run_id)

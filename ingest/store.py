@@ -135,11 +135,13 @@ class Store:
         self.source = source
 
     # --- month state --------------------------------------------------------------------
-    def month_state(self, period: str) -> dict | None:
-        row = self.conn.execute(
-            "SELECT status, current_load_id, etag FROM raw.source_months WHERE source = %s AND period = %s",
-            (self.source.name, period)).fetchone()
-        return None if row is None else {"status": row[0], "current_load_id": row[1], "etag": row[2]}
+    def month_states(self, periods: list[str]) -> dict[str, dict]:
+        """What we hold per month (status, current load, ETag), for the months asked that have a row."""
+        rows = self.conn.execute(
+            "SELECT period, status, current_load_id, etag FROM raw.source_months WHERE source = %s AND period = ANY(%s)",
+            (self.source.name, list(periods))).fetchall()
+        return {period: {"status": status, "current_load_id": load_id, "etag": etag}
+                for period, status, load_id, etag in rows}
 
     def mark_checked(self, period: str, run_id: str | None, *, not_published: bool = False) -> None:
         with self.conn.transaction():

@@ -33,19 +33,21 @@ def query(dsn: str, statement: str, params=()) -> list[tuple]:
 
 @pytest.fixture
 def static_server():
-    """A tiny HTTP server answering every GET with the given body (bad payloads, on purpose)."""
+    """A tiny HTTP server answering every GET with the given body (bad payloads, on purpose), or with
+    the body of ``by_path`` whose key the path contains."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     servers = []
 
-    def start(body: bytes, status: int = 200) -> str:
+    def start(body: bytes, status: int = 200, by_path: dict[str, bytes] | None = None) -> str:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's naming
+                answer = next((b for key, b in (by_path or {}).items() if key in self.path), body)
                 self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(answer)
 
             def log_message(self, *args):
                 pass

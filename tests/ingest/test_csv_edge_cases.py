@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import pytest
+
+from ingest.base import FeedError
 from ingest.http import Endpoint
 from ingest.runner import ingest_months
 from tests.ingest.conftest import query
@@ -22,6 +27,20 @@ POLICE_EDGES = "\r\n".join([
     "A10,２０２０-01-05,,假冒专利罪,5,1,,自行侦查,330203",                 # full-width digits
     "", "",                                                              # blank lines at the end
 ])
+
+
+def test_an_unreadable_month_stops_the_run_at_that_month(raw_db, static_server):
+    """Months are read ahead but loaded in order: the month before the bad one is loaded, the bad one
+    is named and its payload kept, nothing of it or after it is loaded."""
+    bad = POLICE_EDGES.encode("gbk") + b"\xff\xff"  # not GBK
+    endpoint = Endpoint("ipkpi_police", static_server(POLICE_EDGES.encode("gbk"), by_path={"202002": bad}), "k")
+    with pytest.raises(FeedError) as err:
+        ingest_months("police", ["2020-01", "2020-02", "2020-03"], raw_db, endpoint)
+    assert "police 2020-02" in str(err.value) and "ipr_crime_202002.csv" in str(err.value)
+    assert query(raw_db, "SELECT period FROM raw.loads") == [("2020-01",)]
+    assert query(raw_db, "SELECT DISTINCT period FROM raw.police_cases JOIN raw.loads USING (load_id)") == [("2020-01",)]
+    assert query(raw_db, "SELECT bytes FROM raw.payloads WHERE sha256 = %s", (hashlib.sha256(bad).hexdigest(),)) \
+        == [(len(bad),)]
 
 
 def test_police_edge_cases(raw_db, static_server):
