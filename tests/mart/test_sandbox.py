@@ -3,6 +3,7 @@ oracle (sandbox/oracle.py), full refresh == incremental, the publication candida
 
 from __future__ import annotations
 
+import json
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 import psycopg
@@ -141,3 +142,19 @@ def test_publication_candidate(sandbox_mart):
     assert rows(dsn, "SELECT count(*) FROM publish_candidate.kpi_catalogue") == [(42,)]
     (n_kpis,), = rows(dsn, "SELECT count(DISTINCT kpi_code) FROM publish_candidate.kpi_values")
     assert n_kpis == 42
+
+
+def test_docs_build_and_declare_the_consumers(sandbox_mart, mart_settings):
+    """`dbt docs generate` builds the site and the catalogue of the built warehouse; the manifest declares
+    the BI dashboards and the white paper as exposures of the published models."""
+    home = mart_settings.home / "sandbox"
+    harness.dbt(["docs", "generate"], sandbox_mart["dsn"], home)
+    target = home / "dbt" / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    assert (target / "index.html").stat().st_size > 0
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert set(exposures) == {"ip_kpi_dashboard", "ip_white_paper"}
+    for exposure in exposures.values():
+        assert any(node.startswith("model.ipkpi.pub_") for node in exposure["depends_on"]["nodes"]), exposure["name"]
+    assert {"model.ipkpi.kpi_values", "model.ipkpi.pub_kpi_values"} <= set(catalog["nodes"])

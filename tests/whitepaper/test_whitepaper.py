@@ -251,12 +251,29 @@ def test_appendix_lists_the_payload_checksums_that_fed_the_year(paper, wp_dsn):
         assert sha in pdf_text  # the PDF prints them whole (wrapped lines joined)
 
 
+def missing_glyphs(text: str) -> list[str]:
+    """The characters of ``text`` Noto Sans CJK SC (what fontconfig gives for the paper's family) has no glyph for."""
+    from fontTools.ttLib import TTCollection
+
+    font_file = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC"], capture_output=True, text=True,
+                               check=True).stdout
+    assert "NotoSansCJK" in font_file, font_file
+    cmap = TTCollection(font_file, lazy=True).fonts[0].getBestCmap()
+    return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in cmap})
+
+
 def test_pdf_embeds_noto_cjk_and_rasterises(paper, tmp_path):
     fonts = subprocess.run(["pdffonts", str(paper["pdf"])], capture_output=True, text=True, check=True).stdout
     rows = fonts.splitlines()[2:]
     assert any("Noto-Sans-CJK-SC" in r for r in rows)
     assert all(r.split()[-5] == "yes" for r in rows), fonts  # every font embedded
     assert "\ufffd" not in paper["pdf_text"]
+    # no tofu: a missing glyph shows as a box on the page while the text layer stays right, so check the
+    # fonts: Noto Sans CJK draws the text (and has a glyph for every character of it), DejaVu Sans Mono
+    # only the checksums of appendix 二 (hex digits); no other font stood in for a missing glyph
+    families = {r.split()[0].split("+", 1)[-1] for r in rows}
+    assert all(f.startswith("Noto-Sans-CJK") or f == "DejaVu-Sans-Mono" for f in families), fonts
+    assert missing_glyphs(paper["pdf_text"]) == []
     subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "3", str(paper["pdf"]), str(tmp_path / "p")],
                    check=True)
     pages = sorted(tmp_path.glob("p-*.png"))
@@ -279,17 +296,10 @@ def test_html_in_headless_chromium_uses_noto_cjk(paper, tmp_path):
     assert shot.stat().st_size > 20_000
     # Chromium's PDF names no fonts (Skia writes Type 3), so: the CSS family resolves to Noto Sans CJK
     # and that font has a glyph for every character of the page; and the text Chromium drew is the page's
-    from fontTools.ttLib import TTCollection
-
-    font_file = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC"], capture_output=True, text=True,
-                               check=True).stdout
-    assert "NotoSansCJK" in font_file, font_file
-    cmap = TTCollection(font_file, lazy=True).fonts[0].getBestCmap()
     text = re.sub(r"<[^>]+>", "", paper["html"].split("<body>", 1)[1])
     import html as html_lib
 
-    missing = sorted({ch for ch in html_lib.unescape(text) if not ch.isspace() and ord(ch) not in cmap})
-    assert missing == [], missing
+    assert missing_glyphs(html_lib.unescape(text)) == []
     drawn = flat(subprocess.run(["pdftotext", "-enc", "UTF-8", str(printed), "-"], capture_output=True, text=True,
                                 check=True).stdout)
     for heading in HEADINGS:
