@@ -53,7 +53,9 @@ def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpo
     archives it (over its own connection) and parses it (HTTP waits, pyarrow, numpy and hashing
     release the GIL), so the two CPUs work at once instead of taking turns. Months are still
     checked and loaded strictly in order, one transaction each, and an error surfaces at its own
-    month, after the months before it are loaded; a payload is archived before anything reads it. ``http_options`` tune the shared client (time-outs, retries, back-off; see FeedClient).
+    month, after the months before it are loaded; a payload is archived before anything reads it.
+
+    ``http_options`` tune the shared client (time-outs, retries, back-off; see FeedClient).
     """
     source = connector(source_name)
     report = IngestReport(source.name)
