@@ -52,6 +52,18 @@ def test_run_publishes_the_range(first_run, settings):
     (batches,), = rows(dsn, "SELECT sum(value) FROM published.kpi_values WHERE kpi_code = 'customs_seizure_batches' "
                             "AND grain = 'year' AND region_code = '330200' AND period IN ('2018','2019','2020')")
     assert batches == 1774
+    # every published customs figure of the range — months and years, city and districts — equals the
+    # sandbox's own rows summed independently (sandbox/oracle.py; customs months never change later)
+    from sandbox import Dataset
+    from sandbox.oracle import compute
+    from tests.mart import harness
+
+    customs = ("customs_seizure_batches", "customs_seizure_items", "customs_seizure_value")
+    in_range = lambda key: key[0] in customs and key[2][:4] in ("2018", "2019", "2020")  # noqa: E731
+    expected = {k: v for k, v in compute(Dataset()).values.items() if in_range(k)}
+    published = {k: v for k, v in harness.kpi_values(dsn, schema="published").items() if in_range(k)}
+    assert len(expected) >= 3 * 3 * 13 and set(published) == set(expected)
+    assert all(harness.close(published[k], v) for k, v in expected.items())
     # the headline table is printed
     assert "Headline KPIs" in first_run.stdout and "ipkpi dsn" in first_run.stdout
 
