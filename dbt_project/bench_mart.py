@@ -70,6 +70,7 @@ def main() -> int:
     from tests.mart import harness
 
     settings = Settings.from_env()
+    was_up = services.pg_is_up(settings) if (settings.home / "pg").exists() else False
     services.ensure_postgres(settings)
     secrets = settings.secrets["sandbox"]
     server = start_server("127.0.0.1", 0, SandboxConfig(credentials=secrets, scale=args.scale))
@@ -123,6 +124,8 @@ def main() -> int:
             print(f"{kind}: median 1y {one:.2f} s, 8y {eight:.2f} s, ratio {eight / one:.3f} (goal ≤ 1.2)")
     finally:
         server.stop()
+        if not was_up:  # leave no server behind that the benchmark started
+            services.stop_postgres(settings)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
