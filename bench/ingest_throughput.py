@@ -46,6 +46,7 @@ def main() -> None:
     from ingest.http import Endpoint
     from ingest.registry import SOURCES, connector
     from ingest.runner import ingest_months
+    from ingest.store import empty_raw_layer
     from ipkpi import services
     from ipkpi.config import Settings
     from ipkpi.pipeline import month_bounds, months_in_interval
@@ -78,7 +79,7 @@ def main() -> None:
             warm_up(source, months, endpoint, requests)
             ingest_s = float("inf")
             for _ in range(args.repeat):
-                empty_raw_layer(dsn, connector(source))
+                empty_raw_layer(dsn)
                 started = time.perf_counter()
                 report = ingest_months(source, months, dsn, endpoint, run_id="bench")
                 ingest_s = min(ingest_s, time.perf_counter() - started)
@@ -90,16 +91,6 @@ def main() -> None:
         sandbox.terminate()
         sandbox.wait()
         services.stop_postgres(settings)
-
-
-def empty_raw_layer(dsn: str, source) -> None:
-    """Forget everything loaded, so the next ingest fetches, archives and loads every month again."""
-    import psycopg
-
-    tables = ["raw.payloads", "raw.fetches", "raw.loads", "raw.source_months", "quarantine.rows",
-              source.raw_table, *source.extra_tables]
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 
 
 def warm_up(source: str, months: list[str], endpoint, requests) -> None:

@@ -70,7 +70,7 @@ def main() -> int:
     from tests.mart import harness
 
     settings = Settings.from_env()
-    was_up = services.pg_is_up(settings) if (settings.home / "pg").exists() else False
+    was_up = services.pg_is_up(settings)
     services.ensure_postgres(settings)
     secrets = settings.secrets["sandbox"]
     server = start_server("127.0.0.1", 0, SandboxConfig(credentials=secrets, scale=args.scale))

@@ -92,7 +92,7 @@ class Received:
 
     fetched: Fetched
     parsed: Parsed | None = None
-    unreadable: Exception | None = None  # raised only if the content turns out to be new
+    unreadable: FeedError | None = None  # raised only if the content turns out to be new
 
 
 def receive(source, client: FeedClient, archive: Store, period: str, state: dict | None,
@@ -104,8 +104,12 @@ def receive(source, client: FeedClient, archive: Store, period: str, state: dict
         archive.archive(period, fetched.payloads, run_id)  # committed before anything parses it
         try:
             received.parsed = source.parse(fetched.payloads, period)
-        except Exception as exc:  # noqa: BLE001 - kept and raised in order, after the payload is archived
+        except FeedError as exc:  # kept, and raised in order by ingest_month
             received.unreadable = exc
+        except Exception as exc:  # noqa: BLE001 - a payload we cannot read at all: name source, period, URL
+            received.unreadable = FeedError(source.name, period, fetched.payloads[0].url,
+                                            f"malformed payload: {type(exc).__name__}: {exc}")
+            received.unreadable.__cause__ = exc
     return received
 
 
@@ -124,12 +128,8 @@ def ingest_month(source, store: Store, period: str, state: dict | None, received
         with store.conn.transaction():
             store.point_to(period, existing, payloads[-1].etag, payloads[-1].last_modified, run_id)
         return MonthResult(period, "same_content", load_id=existing)
-    if isinstance(received.unreadable, FeedError):
+    if received.unreadable is not None:
         raise received.unreadable
-    if received.unreadable is not None:  # a payload we cannot read at all: name the source, period and URL
-        exc = received.unreadable
-        raise FeedError(source.name, period, payloads[0].url if payloads else "-",
-                        f"malformed payload: {type(exc).__name__}: {exc}") from exc
     parsed = received.parsed
     if hasattr(source, "check_history"):  # rules that need earlier months (the statistics' ytd)
         parsed = source.check_history(store.conn, period, parsed)

@@ -120,6 +120,15 @@ def ensure_raw_tables(conn: psycopg.Connection, sources) -> None:
                         sql.Identifier(*table.split(".")), sql.Identifier(column.name), sql.Literal(column.doc)))
 
 
+def empty_raw_layer(dsn: str) -> None:
+    """Forget everything ingested: every table of raw and quarantine. For tests and benchmarks only —
+    the pipeline never deletes what it received."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname IN ('raw', 'quarantine')")]
+        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+
+
 def content_hash(payloads: list[Payload]) -> str:
     digest = hashlib.sha256()
     for p in payloads:

@@ -4,15 +4,13 @@ import psycopg
 import pytest
 
 from ingest.http import Endpoint
+from ingest.store import empty_raw_layer
 
 
 @pytest.fixture
 def raw_db(warehouse):
     """The warehouse with an empty raw layer."""
-    with psycopg.connect(warehouse, autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname IN ('raw', 'quarantine')")]
-        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    empty_raw_layer(warehouse)
     return warehouse
 
 

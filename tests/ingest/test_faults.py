@@ -10,6 +10,7 @@ from ingest.base import FeedError
 from ingest.http import TransientError
 from ingest.registry import SOURCES, connector
 from ingest.runner import ingest_months
+from ingest.store import empty_raw_layer
 from sandbox import SandboxConfig, start_server
 
 MONTHS = ["2020-11", "2020-12", "2021-01", "2021-02"]
@@ -52,15 +53,8 @@ def raw_fingerprint(dsn: str) -> dict[str, tuple]:
     return out
 
 
-def clear_raw(dsn: str) -> None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname IN ('raw', 'quarantine')")]
-        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-
-
 def ingest_all(server, dsn, endpoint_for) -> dict:
-    clear_raw(dsn)
+    empty_raw_layer(dsn)
     for source, conn_id in SOURCES.items():
         ingest_like_airflow(source, dsn, endpoint_for(conn_id, server))
     return raw_fingerprint(dsn)

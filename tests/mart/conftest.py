@@ -19,7 +19,7 @@ def mart_settings():
     from ipkpi import services
 
     settings = harness.mart_settings()
-    was_up = services.pg_is_up(settings) if (settings.home / "pg").exists() else False
+    was_up = services.pg_is_up(settings)
     services.ensure_postgres(settings)
     yield settings
     if not was_up:
