@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import psycopg
@@ -61,29 +62,48 @@ def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpo
     report = IngestReport(source.name)
     client = FeedClient(endpoint, **(http_options or {}))
     try:
-        with psycopg.connect(dsn, autocommit=True) as conn, psycopg.connect(dsn, autocommit=True) as archive_conn:
-            ensure_raw_tables(conn, [source])
-            for c in (conn, archive_conn):
-                c.execute("SET ROLE ipkpi_loader")  # from here on: raw and quarantine, nothing else
-            store, archive = Store(conn, source), Store(archive_conn, source)
-            # read once: this task is the only writer of its source's months (max_active_runs=1)
-            states = store.month_states(months)
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{source.name}") as reader:
-                def read(period: str) -> Future:
-                    return reader.submit(receive, source, client, archive, period, states.get(period), run_id)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{source.name}") as reader:
+            # the reader's own connection (for archiving) is opened while we open ours: two
+            # password handshakes at once, not one after the other
+            second = reader.submit(psycopg.connect, dsn, autocommit=True)
+            with closing_on_error(second), psycopg.connect(dsn, autocommit=True) as conn, \
+                    second.result() as archive_conn:
+                try:
+                    ensure_raw_tables(conn, [source])
+                    for c in (conn, archive_conn):
+                        c.execute("SET ROLE ipkpi_loader")  # from here on: raw and quarantine, nothing else
+                    store, archive = Store(conn, source), Store(archive_conn, source)
+                    # read once: this task is the only writer of its source's months (max_active_runs=1)
+                    states = store.month_states(months)
 
-                upcoming = read(months[0]) if months else None
-                for i, period in enumerate(months, start=1):
-                    received = upcoming.result()  # a fetch that failed raises here, at its month
-                    upcoming = read(months[i]) if i < len(months) else None
-                    result = ingest_month(source, store, period, states.get(period), received, run_id)
-                    report.months.append(result)
-                    if progress:
-                        progress(i, len(months), result)
+                    def read(period: str) -> Future:
+                        return reader.submit(receive, source, client, archive, period, states.get(period), run_id)
+
+                    upcoming = read(months[0]) if months else None
+                    for i, period in enumerate(months, start=1):
+                        received = upcoming.result()  # a fetch that failed raises here, at its month
+                        upcoming = read(months[i]) if i < len(months) else None
+                        result = ingest_month(source, store, period, states.get(period), received, run_id)
+                        report.months.append(result)
+                        if progress:
+                            progress(i, len(months), result)
+                finally:  # an archive in flight finishes before its connection closes
+                    reader.shutdown(wait=True)
     finally:
         client.close()
     log.info(report.summary())
     return report
+
+
+@contextmanager
+def closing_on_error(pending: Future):
+    """Close the connection ``pending`` opens if what follows fails before taking it over."""
+    try:
+        yield
+    except BaseException:
+        if not pending.cancel() and pending.exception() is None:
+            pending.result().close()
+        raise
 
 
 @dataclass

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import nullcontext
 from typing import Iterable
 
 import psycopg
@@ -167,18 +168,20 @@ class Store:
 
     # --- archive ------------------------------------------------------------------------
     def archive(self, period: str, payloads: list[Payload], run_id: str | None) -> None:
-        """Keep every payload received, committed before anything parses it."""
-        with self.conn.transaction(), self.conn.cursor() as cur:
+        """Keep every payload received, committed before anything parses it.
+
+        One statement per payload (the body sent as binary, not escaped to hex): a file month is
+        archived in a single round trip, a paged month's pages in one transaction."""
+        with self.conn.transaction() if len(payloads) > 1 else nullcontext(), self.conn.cursor() as cur:
             for p in payloads:
                 cur.execute(
-                    "INSERT INTO raw.payloads (sha256, bytes, body) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                    (p.sha256, len(p.body), p.body))
-                cur.execute(
-                    """INSERT INTO raw.fetches (source, period, url, page, http_status, etag, last_modified,
+                    """WITH kept AS (INSERT INTO raw.payloads (sha256, bytes, body) VALUES (%s, %s, %b)
+                                     ON CONFLICT DO NOTHING)
+                       INSERT INTO raw.fetches (source, period, url, page, http_status, etag, last_modified,
                                                 content_type, sha256, run_id)
                        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-                    (self.source.name, period, p.url, p.page, p.http_status, p.etag, p.last_modified,
-                     p.content_type, p.sha256, run_id))
+                    (p.sha256, len(p.body), p.body, self.source.name, period, p.url, p.page, p.http_status,
+                     p.etag, p.last_modified, p.content_type, p.sha256, run_id))
 
     def existing_load(self, period: str, content_sha256: str) -> int | None:
         row = self.conn.execute(
