@@ -69,30 +69,37 @@ def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpo
             with closing_on_error(second), psycopg.connect(dsn, autocommit=True) as conn, \
                     second.result() as archive_conn:
                 try:
-                    ensure_raw_tables(conn, [source])
-                    for c in (conn, archive_conn):
-                        c.execute("SET ROLE ipkpi_loader")  # from here on: raw and quarantine, nothing else
-                    store, archive = Store(conn, source), Store(archive_conn, source)
-                    # read once: this task is the only writer of its source's months (max_active_runs=1)
-                    states = store.month_states(months)
-
-                    def read(period: str) -> Future:
-                        return reader.submit(receive, source, client, archive, period, states.get(period), run_id)
-
-                    upcoming = read(months[0]) if months else None
-                    for i, period in enumerate(months, start=1):
-                        received = upcoming.result()  # a fetch that failed raises here, at its month
-                        upcoming = read(months[i]) if i < len(months) else None
-                        result = ingest_month(source, store, period, states.get(period), received, run_id)
-                        report.months.append(result)
-                        if progress:
-                            progress(i, len(months), result)
+                    load_in_order(source, months, conn, archive_conn, reader, client, run_id, report, progress)
                 finally:  # an archive in flight finishes before its connection closes
                     reader.shutdown(wait=True)
     finally:
         client.close()
     log.info(report.summary())
     return report
+
+
+def load_in_order(source, months: list[str], conn: psycopg.Connection, archive_conn: psycopg.Connection,
+                  reader: ThreadPoolExecutor, client: FeedClient, run_id: str | None, report: IngestReport,
+                  progress=None) -> None:
+    """The month loop: ``reader`` receives month M+1 while this thread loads month M."""
+    ensure_raw_tables(conn, [source])
+    for c in (conn, archive_conn):
+        c.execute("SET ROLE ipkpi_loader")  # from here on: raw and quarantine, nothing else
+    store, archive = Store(conn, source), Store(archive_conn, source)
+    # read once: this task is the only writer of its source's months (max_active_runs=1)
+    states = store.month_states(months)
+
+    def read(period: str) -> Future:
+        return reader.submit(receive, source, client, archive, period, states.get(period), run_id)
+
+    upcoming = read(months[0]) if months else None
+    for i, period in enumerate(months, start=1):
+        received = upcoming.result()  # a fetch that failed raises here, at its month
+        upcoming = read(months[i]) if i < len(months) else None
+        result = ingest_month(source, store, period, states.get(period), received, run_id)
+        report.months.append(result)
+        if progress:
+            progress(i, len(months), result)
 
 
 @contextmanager
