@@ -150,7 +150,7 @@ def ingest_month(source, store: Store, period: str, state: dict | None, received
         store.mark_checked(period, run_id)
         return MonthResult(period, "unchanged", load_id=state["current_load_id"])
     payloads = fetched.payloads  # archived already, by receive()
-    existing = store.existing_load(period, content_hash(payloads))
+    existing = state["loads"].get(content_hash(payloads)) if state else None
     if existing is not None:  # this exact content was loaded before: point at it, load nothing
         with store.conn.transaction():
             store.point_to(period, existing, payloads[-1].etag, payloads[-1].last_modified, run_id)

@@ -146,12 +146,20 @@ class Store:
 
     # --- month state --------------------------------------------------------------------
     def month_states(self, periods: list[str]) -> dict[str, dict]:
-        """What we hold per month (status, current load, ETag), for the months asked that have a row."""
+        """What we hold per month, for the months asked that have a row: status, current load, ETag,
+        and every load of the month by content checksum (so a re-sent content is recognised without
+        asking the database again)."""
         rows = self.conn.execute(
             "SELECT period, status, current_load_id, etag FROM raw.source_months WHERE source = %s AND period = ANY(%s)",
             (self.source.name, list(periods))).fetchall()
-        return {period: {"status": status, "current_load_id": load_id, "etag": etag}
-                for period, status, load_id, etag in rows}
+        states = {period: {"status": status, "current_load_id": load_id, "etag": etag, "loads": {}}
+                  for period, status, load_id, etag in rows}
+        for period, content_sha256, load_id in self.conn.execute(
+                "SELECT period, content_sha256, load_id FROM raw.loads WHERE source = %s AND period = ANY(%s)",
+                (self.source.name, list(periods))):
+            if period in states:  # a load and its month pointer are written in one transaction
+                states[period]["loads"][content_sha256] = load_id
+        return states
 
     def mark_checked(self, period: str, run_id: str | None, *, not_published: bool = False) -> None:
         with self.conn.transaction():
@@ -182,12 +190,6 @@ class Store:
                        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                     (p.sha256, len(p.body), p.body, self.source.name, period, p.url, p.page, p.http_status,
                      p.etag, p.last_modified, p.content_type, p.sha256, run_id))
-
-    def existing_load(self, period: str, content_sha256: str) -> int | None:
-        row = self.conn.execute(
-            "SELECT load_id FROM raw.loads WHERE source = %s AND period = %s AND content_sha256 = %s",
-            (self.source.name, period, content_sha256)).fetchone()
-        return row[0] if row else None
 
     # --- load ---------------------------------------------------------------------------
     def load(self, period: str, payloads: list[Payload], parsed: Parsed, run_id: str | None) -> int:
