@@ -171,14 +171,13 @@ def _dates(cells: pa.Array) -> tuple[pa.Array, pa.Array]:
     iso = (size == 10) & (b[:, 4] == ord("-")) & (b[:, 7] == ord("-")) & digit[:, [5, 6, 8, 9]].all(axis=1)
     second = np.where(b[:, 6] == ord("/"), 6, 7)  # YYYY/M/… or YYYY/MM/…
     rows = np.arange(len(b))
-    day_first, day_last = second + 1, size - 1  # the day is one or two digits, up to the end
+    day_first, day_last = second + 1, np.clip(size - 1, 0, 9)  # the day: one or two digits, up to the end
     slash = ((b[:, 4] == ord("/")) & (b[rows, second] == ord("/")) & digit[:, 5] & ((second == 6) | digit[:, 6])
              & ((day_last == day_first) | (day_last == day_first + 1))
-             & digit[rows, day_first] & digit[rows, np.clip(day_last, 0, 9)])
+             & digit[rows, day_first] & digit[rows, day_last])
     month = np.where(iso | (second == 7), v[:, 5] * 10 + v[:, 6], v[:, 5])
     day = np.where(iso, v[:, 8] * 10 + v[:, 9],
-                   np.where(day_last > day_first, v[rows, day_first] * 10 + v[rows, np.clip(day_last, 0, 9)],
-                            v[rows, day_first]))
+                   np.where(day_last > day_first, v[rows, day_first] * 10 + v[rows, day_last], v[rows, day_first]))
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_ok = (month >= 1) & (month <= 12)
     last_day = DAYS_IN_MONTH[np.where(month_ok, month, 0)] + (leap & (month == 2))
