@@ -127,18 +127,26 @@ DATE_EDGES = [
 ]
 
 
-def test_dates_read_as_the_field_reader_reads_them():
-    """The byte-level date reading (two grammars, real calendar days) against fields.date, value by value."""
+COUNT_EDGES = ["1", "007", "0", "-0", "-1", "1.0", "1.5", "1,000", "", "x", "１", "+1", " 2 "]
+
+
+@pytest.mark.parametrize("column, cells, valid", [
+    ("filed_date", DATE_EDGES, 12), ("solved_date", DATE_EDGES + [""], 13), ("suspects", COUNT_EDGES, 5)])
+def test_few_distinct_values_read_once_as_the_field_reader_reads_them(column, cells, valid):
+    """Dates and head counts are read once per distinct cell and spread back: every cell of a column
+    in two chunks, each value repeated out of order, gets what the field's reader says of it."""
     import pyarrow as pa
 
-    from ingest.columnar import _dates
-    from ingest.fields import date
+    from ingest.columnar import read_column
 
-    iso, ok = _dates(pa.array(DATE_EDGES))
-    for value, got_iso, got_ok in zip(DATE_EDGES, iso.to_pylist(), ok.to_pylist()):
+    f = next(f for f in connector("police").fields if f.column == column)
+    column_cells = pa.chunked_array([cells, cells[::-1] + cells[:3]], pa.string())
+    values, reasons = read_column(f, column_cells)
+    for cell, value, reason in zip(column_cells.to_pylist(), values.to_pylist(), reasons.to_pylist()):
         try:
-            expected = date(value.strip("\n"), "d").isoformat() if value == value.strip("\n") else None
-        except RowError:
-            expected = None
-        assert (got_iso if got_ok else None) == expected, value
-    assert sum(ok.to_pylist()) == 11  # the valid ones above, so the check cannot pass by rejecting all
+            read = f.reader(cell)
+            expected = (None if read is None else str(read), None)
+        except RowError as bad:
+            expected = (None, bad.reason)
+        assert (value, reason) == expected, cell
+    assert sum(r is None for r in reasons.to_pylist()[:len(cells)]) == valid  # it cannot pass by refusing all
