@@ -1,12 +1,17 @@
 """Benchmark: ingestion throughput per feed vs `psql \\copy` of the same rows, in the same run.
 
     .venv/bin/python bench/ingest_throughput.py [--scale 100] [--from 2020-01] [--to 2020-12]
+    .venv/bin/python bench/ingest_throughput.py --scale 1000 --source police --source finance
 
 For each feed: the sandbox (a separate process, at `--scale` × the default volume, every URL
 fetched once beforehand so its own generation time is not counted) serves the months; the
 connector fetches, archives, parses, validates and COPYs them into a fresh database. Then the
 same rows, already normalised (exported from the raw table as CSV), are loaded by `psql \\copy`
-into an empty copy of the table. Prints rows/s for both and the ratio (goal ≥ 70 % for CSV feeds).
+into an empty copy of the table. Prints rows/s for both and the ratio, and whether the CSV feeds
+reach the goal (≥ 70 % of `\\copy`). The second line is the goal's measurement: at ×1000 a year of
+police is ~370,000 rows; at ×100 its ~37,000 rows are a 0.2 s job for `\\copy`, next to which a
+run's fixed costs weigh a quarter (measured ≈ 50 ms: connections and tables ≈ 24 ms, then the
+first month is fetched, archived and read before any load can overlap it).
 Each side runs `--repeat` times, taking turns (ingest from an empty raw layer, then `\\copy`), and
 the best time counts (as timeit does: the noise of a shared machine only ever adds time).
 Uses its own state directory (var/bench) and ports, so it never touches `make run`'s stack.
@@ -29,6 +34,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("IPKPI_HOME", str(ROOT / "var" / "bench"))
 os.environ.setdefault("IPKPI_PG_PORT", "25732")
 os.environ.setdefault("IPKPI_SANDBOX_PORT", "29101")
+
+
+CSV_FEEDS = ("police", "finance")  # the exports SOURCES.md describes as CSV: the goal names them
+GOAL = 0.70
 
 
 def main() -> None:
@@ -74,6 +83,7 @@ def main() -> None:
         copy_s_head, copy_rate_head = "\\copy s", "\\copy rows/s"
         print(f"{'feed':<16}{'rows':>10}{'ingest s':>10}{'ingest rows/s':>15}{copy_s_head:>10}"
               f"{copy_rate_head:>14}{'ratio':>8}")
+        ratios = {}
         for source in args.source or list(SOURCES):
             conn_id = SOURCES[source]
             endpoint = Endpoint(conn_id, settings.sandbox_url, keys[conn_id.removeprefix("ipkpi_")])
@@ -87,8 +97,13 @@ def main() -> None:
                 ingest_s = min(ingest_s, time.perf_counter() - started)
                 copy_s = min(copy_s, psql_copy_time(dsn, connector(source).raw_table))
             rows = sum(m.rows for m in report.months)
+            ratios[source] = copy_s / ingest_s
             print(f"{source:<16}{rows:>10,}{ingest_s:>10.2f}{rows / ingest_s:>15,.0f}{copy_s:>10.2f}"
-                  f"{rows / copy_s:>14,.0f}{copy_s / ingest_s:>8.0%}", flush=True)
+                  f"{rows / copy_s:>14,.0f}{ratios[source]:>8.0%}", flush=True)
+        checked = [s for s in CSV_FEEDS if s in ratios]
+        if checked:
+            print(f"\ngoal: the CSV feeds at >= {GOAL:.0%} of \\copy at this scale: " + ", ".join(
+                f"{s} {ratios[s]:.0%} {'met' if ratios[s] >= GOAL else 'NOT met'}" for s in checked))
     finally:
         sandbox.terminate()
         sandbox.wait()

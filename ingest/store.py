@@ -114,11 +114,13 @@ def ensure_raw_tables(conn: psycopg.Connection, sources) -> None:
                          f"ON {source.raw_table} ({', '.join(source.version_key)})")
         for table, columns in source.extra_tables.items():
             conn.execute(table_ddl(table, columns))
-        for table, columns in ((source.raw_table, source.columns), *source.extra_tables.items()):
-            for column in columns:
-                if column.doc:  # the contract's own field name, visible to anyone browsing raw
-                    conn.execute(sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(
-                        sql.Identifier(*table.split(".")), sql.Identifier(column.name), sql.Literal(column.doc)))
+        comments = [  # the contract's own field names, visible to anyone browsing raw
+            sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(
+                sql.Identifier(*table.split(".")), sql.Identifier(column.name), sql.Literal(column.doc))
+            for table, columns in ((source.raw_table, source.columns), *source.extra_tables.items())
+            for column in columns if column.doc]
+        if comments:  # one round trip, not one per column
+            conn.execute(sql.SQL(";\n").join(comments))
 
 
 def empty_raw_layer(dsn: str) -> None:
