@@ -83,27 +83,31 @@ def main() -> None:
         copy_s_head, copy_rate_head = "\\copy s", "\\copy rows/s"
         print(f"{'feed':<16}{'rows':>10}{'ingest s':>10}{'ingest rows/s':>15}{copy_s_head:>10}"
               f"{copy_rate_head:>14}{'ratio':>8}")
-        ratios = {}
+        ratios, startups = {}, {}  # startups: the share of \\copy's time that is psql's start-up
         for source in args.source or list(SOURCES):
             conn_id = SOURCES[source]
             endpoint = Endpoint(conn_id, settings.sandbox_url, keys[conn_id.removeprefix("ipkpi_")])
             warm_up(source, months, endpoint, requests)
-            ingest_s = copy_s = float("inf")
+            ingest_s = copy_s = startup_s = float("inf")
             for _ in range(args.repeat):  # the two sides take turns, so a slow spell hits both alike
                 empty_raw_layer(dsn)
                 read_cell.cache_clear()  # each run starts cold, as a fresh worker process does
                 started = time.perf_counter()
                 report = ingest_months(source, months, dsn, endpoint, run_id="bench")
                 ingest_s = min(ingest_s, time.perf_counter() - started)
-                copy_s = min(copy_s, psql_copy_time(dsn, connector(source).raw_table))
+                copied, started_up = psql_copy_time(dsn, connector(source).raw_table)
+                copy_s, startup_s = min(copy_s, copied), min(startup_s, started_up)
             rows = sum(m.rows for m in report.months)
             ratios[source] = copy_s / ingest_s
+            startups[source] = startup_s / copy_s
             print(f"{source:<16}{rows:>10,}{ingest_s:>10.2f}{rows / ingest_s:>15,.0f}{copy_s:>10.2f}"
                   f"{rows / copy_s:>14,.0f}{ratios[source]:>8.0%}", flush=True)
         checked = [s for s in CSV_FEEDS if s in ratios]
         if checked:
             print(f"\ngoal: the CSV feeds at >= {GOAL:.0%} of \\copy at this scale: " + ", ".join(
                 f"{s} {ratios[s]:.0%} {'met' if ratios[s] >= GOAL else 'NOT met'}" for s in checked))
+        print("psql's start-up (the same \\copy of an empty file) is this share of \\copy's time: "
+              + ", ".join(f"{s} {share:.0%}" for s, share in startups.items()))
     finally:
         sandbox.terminate()
         sandbox.wait()
@@ -127,8 +131,9 @@ def warm_up(source: str, months: list[str], endpoint, requests) -> None:
         client.close()
 
 
-def psql_copy_time(dsn: str, table: str) -> float:
-    """Seconds for `psql \\copy` to load the table's rows (exported as CSV) into an empty copy of it."""
+def psql_copy_time(dsn: str, table: str) -> tuple[float, float]:
+    """Seconds for `psql \\copy` to load the table's rows (exported as CSV) into an empty copy of it,
+    and for the same command on an empty file (psql's start-up, connection and the COPY's set-up)."""
     import psycopg
 
     psql = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
@@ -140,12 +145,16 @@ def psql_copy_time(dsn: str, table: str) -> float:
             with path.open("wb") as f, conn.cursor().copy(f"COPY {table} TO STDOUT (FORMAT csv)") as copy:
                 for block in copy:
                     f.write(block)
-        started = time.perf_counter()
-        subprocess.run([psql, dsn, "-q", "-c", f"\\copy bench_copy_target FROM '{path}' (FORMAT csv)"], check=True)
-        elapsed = time.perf_counter() - started
+        (Path(tmp) / "empty.csv").touch()
+        elapsed = []
+        for source in (path, Path(tmp) / "empty.csv"):
+            started = time.perf_counter()
+            subprocess.run([psql, dsn, "-q", "-c", f"\\copy bench_copy_target FROM '{source}' (FORMAT csv)"],
+                           check=True)
+            elapsed.append(time.perf_counter() - started)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("DROP TABLE bench_copy_target")
-    return elapsed
+    return elapsed[0], elapsed[1]
 
 
 if __name__ == "__main__":
