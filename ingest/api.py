@@ -10,15 +10,13 @@ from __future__ import annotations
 import json
 import time
 
-import requests
-
 from ingest.base import FeedError, Parsed, Payload, Rejected, RowError
-from ingest.http import public_url
+from ingest.http import Reply, public_url
 
 SHORT_PAGE_RETRIES = 4
 
 
-def json_body(response: requests.Response, source: str, period: str) -> dict:
+def json_body(response: Reply, source: str, period: str) -> dict:
     url = public_url(response.url)
     if response.status_code != 200:
         raise FeedError(source, period, url, f"unexpected HTTP {response.status_code}")

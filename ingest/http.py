@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -20,6 +21,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
+# a body is read in pieces of this size: requests' own 10 KB pieces cost a ×1000 police year
+# (35 MB) 0.12 s of CPU against 0.05 s
+BODY_PIECE = 1 << 20
 SECRET_PARAMS = {"access_token"}
 SECRET_IN_TEXT = re.compile(r"(access_token=)[^&\s'\"]+")
 
@@ -80,6 +84,16 @@ class Endpoint:
         return cls(conn_id, data["host"].rstrip("/"), data.get("password"), data.get("login"))
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A response with its body read whole: what the connectors look at."""
+
+    status_code: int
+    url: str  # as requested, credentials included: show it through public_url
+    headers: Mapping[str, str]
+    content: bytes
+
+
 def public_url(url: str) -> str:
     """The URL with credential parameters masked, fit for archives, messages and logs."""
     parts = urlsplit(url)
@@ -105,11 +119,14 @@ class FeedClient:
         self.session.mount("https://", adapter)
 
     def get(self, path: str, *, params: dict | None = None, headers: dict | None = None,
-            auth=None, what: str = "") -> requests.Response:
+            auth=None, what: str = "") -> Reply:
         """GET ``host + path``. Raises AuthError on 401/403, TransientError when retries run out."""
         url = self.endpoint.host + path
         try:
-            response = self.session.get(url, params=params, headers=headers, auth=auth, timeout=self.timeout)
+            with self.session.get(url, params=params, headers=headers, auth=auth, timeout=self.timeout,
+                                  stream=True) as streamed:
+                response = Reply(streamed.status_code, streamed.url, streamed.headers,
+                                 b"".join(streamed.iter_content(BODY_PIECE)))
         except requests.RequestException as exc:
             shown = public_url(requests.Request("GET", url, params=params).prepare().url)
             raise TransientError(f"{what}: request failed after retries: {type(exc).__name__} ({shown})") from None
