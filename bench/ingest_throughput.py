@@ -83,7 +83,7 @@ def main() -> None:
         copy_s_head, copy_rate_head = "\\copy s", "\\copy rows/s"
         print(f"{'feed':<16}{'rows':>10}{'ingest s':>10}{'ingest rows/s':>15}{copy_s_head:>10}"
               f"{copy_rate_head:>14}{'ratio':>8}")
-        ratios, startups = {}, {}  # startups: the share of \\copy's time that is psql's start-up
+        ratios, startups = {}, {}  # startups: the share of \copy's time that is psql's start-up
         for source in args.source or list(SOURCES):
             conn_id = SOURCES[source]
             endpoint = Endpoint(conn_id, settings.sandbox_url, keys[conn_id.removeprefix("ipkpi_")])
@@ -145,11 +145,12 @@ def psql_copy_time(dsn: str, table: str) -> tuple[float, float]:
             with path.open("wb") as f, conn.cursor().copy(f"COPY {table} TO STDOUT (FORMAT csv)") as copy:
                 for block in copy:
                     f.write(block)
-        (Path(tmp) / "empty.csv").touch()
+        empty = Path(tmp) / "empty.csv"
+        empty.touch()
         elapsed = []
-        for source in (path, Path(tmp) / "empty.csv"):
+        for rows_file in (path, empty):
             started = time.perf_counter()
-            subprocess.run([psql, dsn, "-q", "-c", f"\\copy bench_copy_target FROM '{source}' (FORMAT csv)"],
+            subprocess.run([psql, dsn, "-q", "-c", f"\\copy bench_copy_target FROM '{rows_file}' (FORMAT csv)"],
                            check=True)
             elapsed.append(time.perf_counter() - started)
         with psycopg.connect(dsn, autocommit=True) as conn:
