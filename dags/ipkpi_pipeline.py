@@ -1,9 +1,12 @@
 """ipkpi_pipeline — the airflow DAG: one ingestion task per agency, then transform → validate → publish.
 
-Monthly data intervals in Asia/Shanghai: the scheduled run for March covers
-[03-01T00:00+08:00, 04-01T00:00+08:00). A run may also span many months (``ipkpi run`` triggers
-one run whose data interval is the whole range): each ingestion task batches every month of its
-interval, so a 96-month backfill costs one run's overhead, not 96.
+The schedule is production: every evening (``IPKPI_SCHEDULE``, default ``0 20 * * *``,
+Asia/Shanghai) a run asks each agency for the months its release calendar says are due at that
+instant — months not yet published, months that may still be re-issued or revised, change-feed
+windows just closed (``ingest.calendar``) — so late months, re-issues and revisions reach
+``published`` by themselves. When nothing new arrived, ``begin`` says "no change" and dbt, the gate
+and the swap are skipped. ``ipkpi run --at`` replays an instant; ``ipkpi run --from --to`` triggers
+one run whose data interval is an explicit range of months (conf ``{"range": "explicit"}``).
 
 Thin on purpose: the logic is in ``ingest`` and ``ipkpi.pipeline``, imported inside the tasks,
 so this file parses fast with no network, database or heavy imports.
@@ -17,13 +20,16 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
 from ingest.registry import SOURCES
+from ipkpi.config import TIMEZONE, schedule_cron
 
 
-def _months() -> list[str]:
-    from ipkpi.pipeline import months_in_interval
+def _scope():
+    from ipkpi.schedule import run_scope
 
     context = get_current_context()
-    return months_in_interval(context["data_interval_start"], context["data_interval_end"])
+    dag_run = context["dag_run"]
+    return run_scope(context["data_interval_start"], context["data_interval_end"], dag_run.conf,
+                     getattr(dag_run, "run_after", None))
 
 
 def _on_failure(context) -> None:
@@ -38,14 +44,15 @@ def ingestion_task(source: str):
     def ingest_source() -> dict:
         from ipkpi.pipeline import ingest
 
-        return ingest(source, _months(), get_current_context()["run_id"])
+        scope = _scope()
+        return ingest(source, scope.months, get_current_context()["run_id"], instant=scope.instant)
 
     return ingest_source()
 
 
 @dag(
     dag_id="ipkpi_pipeline",
-    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="Asia/Shanghai"),
+    schedule=CronDataIntervalTimetable(schedule_cron(), timezone=TIMEZONE),
     start_date=pendulum.datetime(2018, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
@@ -54,13 +61,19 @@ def ingestion_task(source: str):
     doc_md=__doc__,
 )
 def ipkpi_pipeline():
-    @task
-    def begin() -> str:
-        """Open a publication attempt in the log for the run's months."""
-        from ipkpi.pipeline import begin as begin_publication
+    @task.short_circuit
+    def begin(ingested: list[dict]) -> str | None:
+        """Open a publication attempt — or, when nothing changed since the current publication,
+        say "no change" and skip the rest (the run still succeeds)."""
+        from ipkpi.pipeline import begin as begin_publication, compact
 
-        months = _months()
-        return begin_publication(f"{months[0]}…{months[-1]}" if months else "")
+        scope = _scope()
+        if scope.is_explicit:
+            periods = compact(scope.months)
+        else:
+            loaded = sorted({month for result in ingested for month in result["loaded"]})
+            periods = f"scheduled {scope.instant.isoformat()}: loaded {compact(loaded)}"
+        return begin_publication(periods, scope.instant)
 
     @task
     def transform(publication_id: str) -> str:
@@ -85,9 +98,7 @@ def ipkpi_pipeline():
 
         swap(publication_id)
 
-    ingested = [ingestion_task(source) for source in SOURCES]
-    publication_id = begin()
-    ingested >> publication_id
+    publication_id = begin([ingestion_task(source) for source in SOURCES])
     publish(validate(transform(publication_id)))
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any, Iterable, Protocol
 
+from ingest.calendar import Rhythm
 from ingest.http import FeedClient
 
 
@@ -74,6 +76,7 @@ class Parsed:
     rejected: list[Rejected] = field(default_factory=list)
     extras: dict[str, list[tuple]] = field(default_factory=dict)  # other raw tables of the source
     promised: int | None = None  # how many records the feed said it sent (the court's `total`)
+    published_at: datetime | None = None  # when the agency says it published this (the statistics return)
 
 
 @dataclass
@@ -92,6 +95,7 @@ class Source(Protocol):
     columns: tuple[Column, ...]
     # other raw tables the source fills: name -> columns (e.g. the customs 合计 row)
     extra_tables: dict[str, tuple[Column, ...]]
+    rhythm: Rhythm  # when the agency publishes a month and how long it may re-issue it (ingest.calendar)
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched: ...
 

@@ -10,10 +10,12 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import psycopg
 
 from ingest.base import FeedError, Fetched, Parsed
+from ingest.calendar import default_agency_published_at
 from ingest.http import Endpoint, FeedClient
 from ingest.registry import connector
 from ingest.store import Store, content_hash, ensure_raw_tables
@@ -47,7 +49,8 @@ class IngestReport:
 
 
 def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpoint,
-                  run_id: str | None = None, progress=None, http_options: dict | None = None) -> IngestReport:
+                  run_id: str | None = None, progress=None, http_options: dict | None = None,
+                  at: datetime | None = None) -> IngestReport:
     """Bring ``months`` of a source into the raw layer. Idempotent per month.
 
     One month is read ahead: while Postgres loads month M, a second thread fetches month M+1,
@@ -57,7 +60,10 @@ def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpo
     month, after the months before it are loaded; a payload is archived before anything reads it.
 
     ``http_options`` tune the shared client (time-outs, retries, back-off; see FeedClient).
+    ``at`` is the run's instant (a scheduled run's data interval end; default now): the release
+    calendar (ingest.calendar) records when each month was asked and first loaded on that clock.
     """
+    at = at or datetime.now(timezone.utc)
     source = connector(source_name)
     report = IngestReport(source.name)
     client = FeedClient(endpoint, **(http_options or {}))
@@ -69,7 +75,8 @@ def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpo
             with closing_on_error(second), psycopg.connect(dsn, autocommit=True) as conn, \
                     second.result() as archive_conn:
                 try:
-                    load_in_order(source, months, conn, archive_conn, reader, client, run_id, report, progress)
+                    load_in_order(source, months, conn, archive_conn, reader, client, run_id, report, at,
+                                  progress)
                 finally:  # an archive in flight finishes before its connection closes
                     reader.shutdown(wait=True)
     finally:
@@ -80,7 +87,7 @@ def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpo
 
 def load_in_order(source, months: list[str], conn: psycopg.Connection, archive_conn: psycopg.Connection,
                   reader: ThreadPoolExecutor, client: FeedClient, run_id: str | None, report: IngestReport,
-                  progress=None) -> None:
+                  at: datetime, progress=None) -> None:
     """The month loop: ``reader`` receives month M+1 while this thread loads month M."""
     ensure_raw_tables(conn, [source])
     for c in (conn, archive_conn):
@@ -96,7 +103,7 @@ def load_in_order(source, months: list[str], conn: psycopg.Connection, archive_c
     for i, period in enumerate(months, start=1):
         received = upcoming.result()  # a fetch that failed raises here, at its month
         upcoming = read(months[i]) if i < len(months) else None
-        result = ingest_month(source, store, period, states.get(period), received, run_id)
+        result = ingest_month(source, store, period, states.get(period), received, run_id, at)
         report.months.append(result)
         if progress:
             progress(i, len(months), result)
@@ -141,24 +148,26 @@ def receive(source, client: FeedClient, archive: Store, period: str, state: dict
 
 
 def ingest_month(source, store: Store, period: str, state: dict | None, received: Received,
-                 run_id: str | None) -> MonthResult:
+                 run_id: str | None, at: datetime) -> MonthResult:
     fetched = received.fetched
     if fetched.not_published:
-        store.mark_checked(period, run_id, not_published=True)
+        store.mark_checked(period, run_id, at, not_published=True)
         return MonthResult(period, "not_published")
     if fetched.unchanged:
-        store.mark_checked(period, run_id)
+        store.mark_checked(period, run_id, at)
         return MonthResult(period, "unchanged", load_id=state["current_load_id"])
     payloads = fetched.payloads  # archived already, by receive()
+    published_at = (received.parsed and received.parsed.published_at) or \
+        default_agency_published_at(period, payloads[-1].last_modified)
     existing = state["loads"].get(content_hash(payloads)) if state else None
     if existing is not None:  # this exact content was loaded before: point at it, load nothing
         with store.conn.transaction():
-            store.point_to(period, existing, payloads[-1].etag, payloads[-1].last_modified, run_id)
+            store.point_to(period, existing, payloads[-1].etag, payloads[-1].last_modified, run_id, at, published_at)
         return MonthResult(period, "same_content", load_id=existing)
     if received.unreadable is not None:
         raise received.unreadable
     parsed = received.parsed
     if hasattr(source, "check_history"):  # rules that need earlier months (the statistics' ytd)
         parsed = source.check_history(store.conn, period, parsed)
-    load_id = store.load(period, payloads, parsed, run_id)
+    load_id = store.load(period, payloads, parsed, run_id, at, published_at)
     return MonthResult(period, "loaded", len(parsed.rows), len(parsed.rejected), load_id)

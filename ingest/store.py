@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import nullcontext
+from datetime import datetime
 from typing import Iterable
 
 import psycopg
@@ -79,6 +80,22 @@ CREATE TABLE IF NOT EXISTS raw.source_months (
     last_modified   text,
     checked_at      timestamptz NOT NULL DEFAULT now(),
     run_id          text,
+    PRIMARY KEY (source, period)
+);
+-- the release calendar (ingest.calendar): when the agency first published the month (its
+-- Last-Modified, the statistics' published_at, a change-feed month's end), the instant of the run
+-- that first loaded it, and of the run that last asked for it (a scheduled run's instant, so a
+-- replay of past instants keeps its own clock)
+ALTER TABLE raw.source_months ADD COLUMN IF NOT EXISTS agency_published_at timestamptz;
+ALTER TABLE raw.source_months ADD COLUMN IF NOT EXISTS first_loaded_at timestamptz;
+ALTER TABLE raw.source_months ADD COLUMN IF NOT EXISTS last_checked_at timestamptz;
+-- a month past its expected publication: one alert per source and month, ever
+CREATE TABLE IF NOT EXISTS raw.lateness_alerts (
+    source      text NOT NULL,
+    period      text NOT NULL,
+    due_at      timestamptz NOT NULL,
+    alerted_at  timestamptz NOT NULL,
+    run_id      text,
     PRIMARY KEY (source, period)
 );
 CREATE TABLE IF NOT EXISTS quarantine.rows (
@@ -163,18 +180,21 @@ class Store:
                 states[period]["loads"][content_sha256] = load_id
         return states
 
-    def mark_checked(self, period: str, run_id: str | None, *, not_published: bool = False) -> None:
+    def mark_checked(self, period: str, run_id: str | None, at: datetime, *, not_published: bool = False) -> None:
+        """Asked at instant ``at`` and nothing new came (not published yet, or 304 unchanged)."""
         with self.conn.transaction():
             if not_published:  # never downgrade a month we hold data for
                 self.conn.execute(
-                    """INSERT INTO raw.source_months (source, period, status, run_id)
-                       VALUES (%s, %s, 'not_published', %s)
-                       ON CONFLICT (source, period) DO UPDATE SET checked_at = now(), run_id = EXCLUDED.run_id""",
-                    (self.source.name, period, run_id))
+                    """INSERT INTO raw.source_months (source, period, status, run_id, last_checked_at)
+                       VALUES (%s, %s, 'not_published', %s, %s)
+                       ON CONFLICT (source, period) DO UPDATE SET checked_at = now(), run_id = EXCLUDED.run_id,
+                           last_checked_at = EXCLUDED.last_checked_at""",
+                    (self.source.name, period, run_id, at))
             else:
                 self.conn.execute(
-                    "UPDATE raw.source_months SET checked_at = now(), run_id = %s WHERE source = %s AND period = %s",
-                    (run_id, self.source.name, period))
+                    """UPDATE raw.source_months SET checked_at = now(), run_id = %s, last_checked_at = %s
+                       WHERE source = %s AND period = %s""",
+                    (run_id, at, self.source.name, period))
 
     # --- archive ------------------------------------------------------------------------
     def archive(self, period: str, payloads: list[Payload], run_id: str | None) -> None:
@@ -194,7 +214,8 @@ class Store:
                      p.etag, p.last_modified, p.content_type, p.sha256, run_id))
 
     # --- load ---------------------------------------------------------------------------
-    def load(self, period: str, payloads: list[Payload], parsed: Parsed, run_id: str | None) -> int:
+    def load(self, period: str, payloads: list[Payload], parsed: Parsed, run_id: str | None, at: datetime,
+             agency_published_at: datetime) -> int:
         """One transaction: the load row, its raw rows (COPY), its quarantine rows, the month pointer."""
         etag = payloads[-1].etag if payloads else None
         with self.conn.transaction():
@@ -219,18 +240,24 @@ class Store:
                     for r in parsed.rejected:
                         copy.write_row((load_id, self.source.name, period, sha_by_page.get(r.page, ""), r.page,
                                         r.row, r.reason, json.dumps(r.record, ensure_ascii=False, default=str)))
-            self.point_to(period, load_id, etag, payloads[-1].last_modified if payloads else None, run_id)
+            self.point_to(period, load_id, etag, payloads[-1].last_modified if payloads else None, run_id, at,
+                          agency_published_at)
         return load_id
 
     def point_to(self, period: str, load_id: int, etag: str | None, last_modified: str | None,
-                 run_id: str | None) -> None:
+                 run_id: str | None, at: datetime, agency_published_at: datetime) -> None:
+        """Make ``load_id`` the month's current content, as received at instant ``at``."""
         self.conn.execute(
-            """INSERT INTO raw.source_months (source, period, status, current_load_id, etag, last_modified, run_id)
-               VALUES (%s, %s, 'available', %s, %s, %s, %s)
+            """INSERT INTO raw.source_months (source, period, status, current_load_id, etag, last_modified, run_id,
+                                              agency_published_at, first_loaded_at, last_checked_at)
+               VALUES (%s, %s, 'available', %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (source, period) DO UPDATE SET status = 'available',
                    current_load_id = EXCLUDED.current_load_id, etag = EXCLUDED.etag,
-                   last_modified = EXCLUDED.last_modified, checked_at = now(), run_id = EXCLUDED.run_id""",
-            (self.source.name, period, load_id, etag, last_modified, run_id))
+                   last_modified = EXCLUDED.last_modified, checked_at = now(), run_id = EXCLUDED.run_id,
+                   agency_published_at = LEAST(raw.source_months.agency_published_at, EXCLUDED.agency_published_at),
+                   first_loaded_at = COALESCE(raw.source_months.first_loaded_at, EXCLUDED.first_loaded_at),
+                   last_checked_at = EXCLUDED.last_checked_at""",
+            (self.source.name, period, load_id, etag, last_modified, run_id, agency_published_at, at, at))
 
     def _copy(self, table: str, columns: tuple[Column, ...], load_id: int, rows: list[tuple],
               version_key: tuple[str, ...] | None = None) -> int:

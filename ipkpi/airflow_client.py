@@ -39,12 +39,15 @@ class AirflowClient:
                 raise RuntimeError(f"Airflow has not parsed DAG {dag_id} after {timeout:.0f} s (see var/logs/)")
             time.sleep(1)
 
-    def trigger(self, run_id: str, start: datetime, end: datetime, dag_id: str = DAG_ID) -> dict:
+    def trigger(self, run_id: str, start: datetime, end: datetime, conf: dict | None = None,
+                run_after: datetime | None = None, dag_id: str = DAG_ID) -> dict:
         """A manual run with an explicit data interval. Its logical date is the trigger time, as for
         any manual run: a logical date is unique per DAG, and the same range may be run again."""
         now = datetime.now(timezone.utc).isoformat()
         body = {"dag_run_id": run_id, "logical_date": now, "data_interval_start": start.isoformat(),
-                "data_interval_end": end.isoformat(), "conf": {}}
+                "data_interval_end": end.isoformat(), "conf": conf or {}}
+        if run_after is not None:
+            body["run_after"] = run_after.isoformat()
         return self._call("POST", f"/dags/{dag_id}/dagRuns", json=body).json()
 
     def run(self, run_id: str, dag_id: str = DAG_ID) -> dict:

@@ -4,6 +4,8 @@
     ipkpi init                        initialise the warehouse only (an existing IPKPI_WAREHOUSE_DSN)
     ipkpi run --from 2018-01 --to 2025-12
                                       run/backfill the pipeline for a range through Airflow
+    ipkpi run --at 2025-08-01T20:00+08:00
+                                      replay what the deployed schedule does at that instant
     ipkpi status                      per source and month: published / loaded / not published / missing
     ipkpi dsn [--role bi_reader]      the warehouse DSN (the read-only one for BI tools)
     ipkpi sandbox [--port N]          serve the agencies' sandbox feeds in the foreground
@@ -22,6 +24,7 @@ import argparse
 import re
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from ipkpi.config import DEFAULT_FIRST_MONTH, DEFAULT_LAST_MONTH, Settings, redact_dsn
@@ -33,6 +36,18 @@ def month_arg(value: str) -> str:
     if not MONTH.match(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a month YYYY-MM")
     return value
+
+
+def instant_arg(value: str) -> datetime:
+    """An ISO-8601 instant; without an offset it is read in Asia/Shanghai."""
+    import pendulum
+
+    from ipkpi.config import TIMEZONE
+
+    try:
+        return pendulum.parse(value, tz=TIMEZONE, strict=False)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO-8601 instant (e.g. 2025-08-01T20:00+08:00)")
 
 
 def uses_sandbox() -> bool:
@@ -57,28 +72,48 @@ def cmd_setup(settings: Settings, start_airflow: bool = True) -> None:
     services.log(f"ready — warehouse {redact_dsn(settings.warehouse_dsn)}; Airflow UI {settings.airflow_url}")
 
 
-def cmd_run(settings: Settings, first: str, last: str) -> int:
+def cmd_run(settings: Settings, first: str | None, last: str | None, at: datetime | None = None) -> int:
+    """An explicit range (``--from/--to``), or a replay of the schedule at an instant (``--at``)."""
     from ipkpi.airflow_client import AirflowClient
     from ipkpi.pipeline import month_bounds
     from ipkpi.publish import PUBLISHED
+    from ipkpi.schedule import EXPLICIT, interval_at
 
-    start, end = month_bounds(first, last)
+    if at is not None:
+        start, end = interval_at(at)
+        conf, run_after, what = {}, end, f"the schedule at {end.isoformat()}"
+        run_id = f"ipkpi__at__{end.strftime('%Y%m%dT%H%M')}__{time.strftime('%Y%m%dT%H%M%S')}"
+    else:
+        start, end = month_bounds(first, last)
+        conf, run_after, what = {"range": EXPLICIT}, None, f"{first} … {last}"
+        run_id = f"ipkpi__{first}__{last}__{time.strftime('%Y%m%dT%H%M%S')}"
     cmd_setup(settings)
     client = AirflowClient(settings)
     client.wait_for_dag()
-    run_id = f"ipkpi__{first}__{last}__{time.strftime('%Y%m%dT%H%M%S')}"
-    client.trigger(run_id, start, end)
+    client.trigger(run_id, start, end, conf=conf, run_after=run_after)
     print(f"triggered {run_id} (data interval {start.isoformat()} … {end.isoformat()})", flush=True)
     state = follow(client, run_id)
     publication_id = client.xcom(run_id, "begin")
+    if state == "success" and publication_id is None:
+        current = current_publication_id(settings)
+        print(f"no change: nothing new from the agencies for {what}; nothing published "
+              f"(publication {current or '—'} stays current)")
+        return 0
     if state == "success":
-        print(f"published {first} … {last} as {publication_id} (schema {PUBLISHED})")
+        print(f"published {what} as {publication_id} (schema {PUBLISHED})")
         print_headlines(settings)
         return 0
     print(f"\nFAILED: run {run_id} ended {state}", file=sys.stderr)
     for line in explain_failure(settings, client, run_id, publication_id):
         print(f"  {line}", file=sys.stderr)
     return 1
+
+
+def current_publication_id(settings: Settings) -> str | None:
+    from ipkpi.publish import current_publication_inputs
+
+    current = current_publication_inputs(settings.warehouse_dsn)
+    return current[0] if current else None
 
 
 def follow(client, run_id: str, poll: float = 2.0) -> str:
@@ -158,9 +193,15 @@ def print_headlines(settings: Settings) -> None:
     print("all KPIs      published.kpi_values (42 KPIs × year/month × city/districts); status: ipkpi status")
 
 
-def cmd_status(settings: Settings) -> None:
+def cmd_status(settings: Settings, at: datetime | None = None) -> None:
+    import pendulum
     import psycopg
 
+    from ingest.calendar import due_at, ended_months, rhythm_of
+    from ingest.registry import SOURCES, connector
+    from ipkpi.config import first_month
+
+    at = at or pendulum.now("UTC")
     with psycopg.connect(settings.warehouse_dsn) as conn:
         held = {(s, p): st for s, p, st in conn.execute("SELECT source, period, status FROM raw.source_months")}
         published = set()
@@ -170,20 +211,26 @@ def cmd_status(settings: Settings) -> None:
     if not held:
         print("nothing loaded yet: ipkpi run --from YYYY-MM --to YYYY-MM")
         return
-    sources = sorted({s for s, _ in held})
-    years = sorted({p[:4] for _, p in held})
-    print("P published · L loaded, not yet published · - agency has not published it · . never fetched")
+    expected = set(ended_months(first_month(), at))
+    last_year = max([p[:4] for _, p in held] + [p[:4] for p in expected])
+    years = [str(y) for y in range(int(min(p[:4] for _, p in held)), int(last_year) + 1)]
+    print("P published · L loaded, not yet published · ! overdue: past the agency's usual lag and still not "
+          "published · - not published yet · . never fetched")
     print(f"{'source':<16}" + " ".join(f"{y:<12}" for y in years))
-    for source in sources:
+    for source in SOURCES:
+        rhythm = rhythm_of(connector(source))
         cells = []
         for year in years:
             marks = ""
             for month in range(1, 13):
-                key = (source, f"{year}-{month:02d}")
+                period = f"{year}-{month:02d}"
+                key = (source, period)
                 if key in published:
                     marks += "P"
                 elif held.get(key) == "available":
                     marks += "L"
+                elif period in expected and due_at(period, rhythm) < at:
+                    marks += "!"
                 elif held.get(key) == "not_published":
                     marks += "-"
                 else:
@@ -255,10 +302,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="create/start the services; run nothing")
     sub.add_parser("init", help="initialise the warehouse only (schemas, roles, grants, raw tables)")
-    run = sub.add_parser("run", help="run or backfill the pipeline for a range of months")
-    run.add_argument("--from", dest="first", type=month_arg, default=DEFAULT_FIRST_MONTH)
-    run.add_argument("--to", dest="last", type=month_arg, default=DEFAULT_LAST_MONTH)
-    sub.add_parser("status", help="per source and month: published / loaded / missing")
+    run = sub.add_parser("run", help="backfill a range of months, or replay the schedule at an instant")
+    run.add_argument("--from", dest="first", type=month_arg)
+    run.add_argument("--to", dest="last", type=month_arg)
+    run.add_argument("--at", type=instant_arg, help="replay what the deployed schedule does at this instant "
+                     "(ISO-8601, e.g. 2025-08-01T20:00+08:00): the same data interval and months re-checked")
+    status = sub.add_parser("status", help="per source and month: published / loaded / overdue / missing")
+    status.add_argument("--at", type=instant_arg, help="judge lateness at this instant (default: now)")
     dsn = sub.add_parser("dsn", help="print the warehouse DSN")
     dsn.add_argument("--role", choices=["owner", "bi_reader"])
     sandbox = sub.add_parser("sandbox", help="serve the agency sandbox in the foreground")
@@ -285,9 +335,13 @@ def main(argv: list[str] | None = None) -> int:
         init_warehouse(settings.warehouse_dsn, settings)
         print(f"initialised {redact_dsn(settings.warehouse_dsn)}")
     elif args.command == "run":
-        return cmd_run(settings, args.first, args.last)
+        if args.at is not None and (args.first or args.last):
+            parser.error("--at replays the schedule at an instant; --from/--to backfill a range: not both")
+        if args.at is None:
+            args.first, args.last = args.first or DEFAULT_FIRST_MONTH, args.last or DEFAULT_LAST_MONTH
+        return cmd_run(settings, args.first, args.last, args.at)
     elif args.command == "status":
-        cmd_status(settings)
+        cmd_status(settings, args.at)
     elif args.command == "dsn":
         cmd_dsn(settings, args.role)
     elif args.command == "sandbox":

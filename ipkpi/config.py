@@ -19,6 +19,19 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMEZONE = "Asia/Shanghai"
 DEFAULT_FIRST_MONTH = "2018-01"
 DEFAULT_LAST_MONTH = "2025-12"
+# The production schedule (cron, Asia/Shanghai): every evening, after the agencies' office hours,
+# so a month an agency publishes during the day is published here the same evening.
+DEFAULT_SCHEDULE = "0 20 * * *"
+
+
+def schedule_cron() -> str:
+    """``IPKPI_SCHEDULE`` overrides the cadence (read by the DAG file and by ``ipkpi run --at``)."""
+    return os.environ.get("IPKPI_SCHEDULE") or DEFAULT_SCHEDULE
+
+
+def first_month() -> str:
+    """The deployment's first month (``IPKPI_FIRST_MONTH``): scheduled runs never ask for earlier ones."""
+    return os.environ.get("IPKPI_FIRST_MONTH") or DEFAULT_FIRST_MONTH
 
 # Schemas of the warehouse, in data-flow order. `published` is what BI tools read.
 SCHEMAS = ("raw", "quarantine", "staging", "intermediate", "marts", "audit", "published")

@@ -48,6 +48,11 @@ def webhook(conn_id: str = ALERTS_CONN_ID):
 def on_failure(context) -> None:
     summary = summarise(context)
     log.error("%s", summary["text"])
+    post(summary)
+
+
+def post(summary: dict) -> None:
+    """Post an alert (a dict with at least ``text``) to the alerts webhook, when one is configured."""
     target = webhook()
     if target is None:
         return
@@ -57,4 +62,4 @@ def on_failure(context) -> None:
     try:
         requests.post(url, data=json.dumps(summary, ensure_ascii=False).encode(), headers=headers, timeout=10)
     except requests.RequestException as exc:  # an alert that cannot be sent must not hide the failure
-        log.warning("could not post the failure summary to connection %s: %s", ALERTS_CONN_ID, type(exc).__name__)
+        log.warning("could not post an alert to connection %s: %s", ALERTS_CONN_ID, type(exc).__name__)

@@ -38,36 +38,107 @@ def month_bounds(first: str, last: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def ingest(source: str, months: list[str], run_id: str | None, endpoint=None) -> dict:
+def ingest(source: str, months: list[str] | None, run_id: str | None, endpoint=None,
+           instant: datetime | None = None) -> dict:
+    """Bring a source's months into raw. ``months=None``: the months the release calendar says are
+    due at ``instant`` (a scheduled run); then alert once for every month the agency is late with."""
+    import psycopg
+
     from ingest.base import FeedError
+    from ingest.calendar import due_months
     from ingest.http import AuthError, Endpoint
-    from ingest.registry import SOURCES
+    from ingest.registry import SOURCES, connector
     from ingest.runner import ingest_months
+    from ipkpi.config import first_month
 
     settings = Settings.from_env()
     endpoint = endpoint or Endpoint.from_airflow(SOURCES[source])
+    instant = instant or pendulum.now("UTC")
+    if months is None:
+        with psycopg.connect(settings.warehouse_dsn) as conn:
+            months = due_months(conn, connector(source), first_month(), instant)
+        log.info("%s: %d months due at %s: %s", source, len(months), instant.isoformat(), compact(months))
 
     def progress(i, n, result):
         if i == n or i % 12 == 0:
             log.info("%s: %d/%d months (%s %s)", source, i, n, result.period, result.outcome)
 
     try:
-        report = ingest_months(source, months, settings.warehouse_dsn, endpoint, run_id, progress)
+        report = ingest_months(source, months, settings.warehouse_dsn, endpoint, run_id, progress, at=instant)
     except (AuthError, FeedError) as exc:
         # a wrong credential or a malformed payload does not heal by retrying: fail the task now
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(str(exc)) from exc
     log.info(report.summary())
-    return {"source": source, "summary": report.summary(),
-            "not_published": [m.period for m in report.months if m.outcome == "not_published"]}
+    late = alert_overdue(settings.warehouse_dsn, source, instant, run_id)
+    return {"source": source, "summary": report.summary(), "instant": instant.isoformat(), "months": months,
+            "loaded": [m.period for m in report.months if m.outcome == "loaded"],
+            "not_published": [m.period for m in report.months if m.outcome == "not_published"],
+            "overdue_alerted": late}
 
 
-def begin(periods: str) -> str:
-    from ipkpi.publish import log_attempt, new_publication_id
+def alert_overdue(dsn: str, source: str, instant: datetime, run_id: str | None) -> list[str]:
+    """One alert per source and month past its expected publication (log and the ``ipkpi_alerts``
+    webhook), the first time a run sees it late; never a failure. Returns the months alerted now."""
+    import psycopg
 
+    from ingest.calendar import overdue_months, rhythm_of
+    from ingest.registry import connector
+    from ipkpi.config import first_month
+    from ipkpi.notify import post
+
+    feed = connector(source)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET ROLE ipkpi_loader")
+        overdue = overdue_months(conn, feed, first_month(), instant)
+        alerted = []
+        for period, due in overdue:
+            if conn.execute("""INSERT INTO raw.lateness_alerts (source, period, due_at, alerted_at, run_id)
+                               VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING period""",
+                            (source, period, due, instant, run_id)).fetchone():
+                alerted.append(period)
+    if alerted:
+        lag = rhythm_of(feed).lag_days
+        text = (f"ipkpi: {source} is late with {compact(alerted)}: not published {lag} days after the month "
+                f"ended (as of {instant.isoformat()}); scheduled runs keep asking")
+        log.warning("%s", text)
+        post({"kind": "overdue", "source": source, "months": alerted, "lag_days": lag,
+              "as_of": instant.isoformat(), "run_id": run_id, "text": text})
+    return alerted
+
+
+def compact(months: list[str]) -> str:
+    """2018-01…2018-12, 2020-03 — a readable list of months."""
+    if not months:
+        return "none"
+    runs, first, last = [], months[0], months[0]
+    for month in months[1:]:
+        following = pendulum.from_format(last, "YYYY-MM").add(months=1).format("YYYY-MM")
+        if month == following:
+            last = month
+            continue
+        runs.append(first if first == last else f"{first}…{last}")
+        first = last = month
+    runs.append(first if first == last else f"{first}…{last}")
+    return ", ".join(runs)
+
+
+def begin(periods: str, instant: datetime) -> str | None:
+    """Open a publication attempt — unless nothing changed: when the raw months and the code that
+    builds and checks the mart are exactly those of the current publication, a new one would be
+    the same, so there is no attempt (None) and dbt, the gate and the swap do not run."""
+    from ipkpi.publish import current_publication_inputs, input_fingerprint, log_attempt, new_publication_id
+
+    dsn = Settings.from_env().warehouse_dsn
+    fingerprint = input_fingerprint(dsn)
+    current = current_publication_inputs(dsn)
+    if current and current[1] == fingerprint:
+        log.info("no change: the raw months and the transformation are those of publication %s; "
+                 "nothing to build, check or publish", current[0])
+        return None
     publication_id = new_publication_id()
-    log_attempt(Settings.from_env().warehouse_dsn, publication_id, periods)
+    log_attempt(dsn, publication_id, periods, fingerprint, instant)
     return publication_id
 
 

@@ -37,12 +37,50 @@ def new_publication_id() -> str:
     return datetime.now(timezone.utc).strftime("pub-%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
 
 
-def log_attempt(dsn: str, publication_id: str, periods: str) -> None:
+def log_attempt(dsn: str, publication_id: str, periods: str, fingerprint: str | None = None,
+                as_of: datetime | None = None) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
-            """INSERT INTO audit.publication_log (publication_id, started_at, status, periods)
-               VALUES (%s, now(), 'running', %s) ON CONFLICT (publication_id) DO NOTHING""",
-            (publication_id, periods))
+            """INSERT INTO audit.publication_log (publication_id, started_at, status, periods, input_fingerprint,
+                                                  as_of)
+               VALUES (%s, now(), 'running', %s, %s, coalesce(%s, now())) ON CONFLICT (publication_id) DO NOTHING""",
+            (publication_id, periods, fingerprint, as_of))
+
+
+# What a publication is made of besides raw: a change to any of these files changes the mart or
+# its checks, so it is a reason to publish again even when no agency sent anything new.
+TRANSFORMATION_FILES = ("dbt_project/dbt_project.yml", "dbt_project/models", "dbt_project/macros",
+                        "dbt_project/seeds", "dbt_project/tests", "expectations")
+
+
+def input_fingerprint(dsn: str) -> str:
+    """A digest of everything a publication is built from: each source month's current load (the
+    raw layer's state) and the transformation's files."""
+    import hashlib
+
+    from ipkpi.config import ROOT
+
+    digest = hashlib.sha256()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for source, period, load_id in conn.execute(
+                "SELECT source, period, current_load_id FROM raw.source_months WHERE status = 'available' "
+                "ORDER BY source, period"):
+            digest.update(f"{source}/{period}/{load_id}\n".encode())
+    for entry in TRANSFORMATION_FILES:
+        path = ROOT / entry
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(f"{file.relative_to(ROOT)}\n".encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def current_publication_inputs(dsn: str) -> tuple[str, str | None] | None:
+    """(publication_id, input fingerprint) of the publication BI reads now, or None."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT publication_id, input_fingerprint FROM audit.publication_log WHERE status = 'published' "
+            "ORDER BY finished_at DESC LIMIT 1").fetchone()
 
 
 def finish_attempt(dsn: str, publication_id: str, status: str, checks_run: int | None = None,
@@ -73,6 +111,10 @@ def swap(dsn: str, publication_id: str, *, lock_timeout_ms: int = 3000, attempts
                 conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
                     sql.Identifier(CANDIDATE), sql.Identifier(PUBLISHED)))
                 conn.execute(LOG_VIEW.format(schema=PUBLISHED))
+                conn.execute(sql.SQL(
+                    """INSERT INTO audit.source_month_first_published (source, period, publication_id, published_at)
+                       SELECT source, period, publication_id, first_published_at FROM {}.source_months
+                       WHERE is_available ON CONFLICT DO NOTHING""").format(sql.Identifier(PUBLISHED)))
                 grant_published(conn, PUBLISHED)
                 finish_attempt(dsn, publication_id, "published", conn=conn)
             break

@@ -276,7 +276,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         # the scheduler's local log server: next to the api-server's port, so two stacks never collide
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.airflow_port + 1),
         # The local stack runs what `ipkpi run`, backfills and the UI ask for; a deployment that
-        # wants the monthly schedule sets AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=True (docker-compose does).
+        # runs the daily schedule sets AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=True (docker-compose does).
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": os.environ.get("AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE", "False"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.log_dir / "airflow"),
         "IPKPI_HOME": str(settings.home),
@@ -288,10 +288,15 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+SCHEDULE_SETTINGS = ("IPKPI_SCHEDULE", "IPKPI_FIRST_MONTH", "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE")
+
+
 def config_fingerprint(env: dict[str, str]) -> str:
-    """A hash (never the values) of the settings that decide where data comes from and goes to."""
+    """A hash (never the values) of the settings that decide where data comes from and goes to, and
+    what the schedule does (its cadence, first month, the agencies' expected lags)."""
     relevant = {k: v for k, v in sorted(env.items())
-                if k.startswith("AIRFLOW_CONN_IPKPI_") or k == "IPKPI_WAREHOUSE_DSN"}  # ipkpi_alerts too
+                if k.startswith(("AIRFLOW_CONN_IPKPI_", "IPKPI_LAG_DAYS_"))  # ipkpi_alerts too
+                or k in ("IPKPI_WAREHOUSE_DSN", *SCHEDULE_SETTINGS)}
     return hashlib.sha256(json.dumps(relevant).encode()).hexdigest()
 
 

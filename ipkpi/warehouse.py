@@ -31,6 +31,18 @@ CREATE TABLE IF NOT EXISTS audit.publication_log (
     checks_failed   int,
     detail          jsonb NOT NULL DEFAULT '{}'::jsonb
 );
+-- what the publication was built from (ipkpi.publish.input_fingerprint: a run whose inputs equal
+-- the current publication's publishes nothing), and the instant of the run that made it
+ALTER TABLE audit.publication_log ADD COLUMN IF NOT EXISTS input_fingerprint text;
+ALTER TABLE audit.publication_log ADD COLUMN IF NOT EXISTS as_of timestamptz;
+-- when each source month first reached `published` (latency, in published.source_months)
+CREATE TABLE IF NOT EXISTS audit.source_month_first_published (
+    source          text NOT NULL,
+    period          text NOT NULL,
+    publication_id  text NOT NULL,
+    published_at    timestamptz NOT NULL,
+    PRIMARY KEY (source, period)
+);
 """
 
 GRANTS = """
@@ -40,6 +52,8 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA raw, quarantine TO ipkpi_loader;
 GRANT USAGE ON SCHEMA raw, quarantine TO ipkpi_transformer;
 GRANT SELECT ON ALL TABLES IN SCHEMA raw, quarantine TO ipkpi_transformer;
 GRANT USAGE, CREATE ON SCHEMA staging, intermediate, marts TO ipkpi_transformer;
+GRANT USAGE ON SCHEMA audit TO ipkpi_transformer;
+GRANT SELECT ON audit.publication_log, audit.source_month_first_published TO ipkpi_transformer;
 ALTER DEFAULT PRIVILEGES IN SCHEMA raw, quarantine GRANT SELECT, INSERT, UPDATE ON TABLES TO ipkpi_loader;
 ALTER DEFAULT PRIVILEGES IN SCHEMA raw, quarantine GRANT USAGE ON SEQUENCES TO ipkpi_loader;
 ALTER DEFAULT PRIVILEGES IN SCHEMA raw, quarantine GRANT SELECT ON TABLES TO ipkpi_transformer;

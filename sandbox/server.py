@@ -403,6 +403,12 @@ class SandboxServer:
         self._thread.start()
         return self
 
+    def set_clock(self, as_of) -> None:
+        """Move the simulation clock (ISO text or aware datetime): from the next request on, the
+        agencies answer as at that instant. For replays that step the schedule in lock-step."""
+        self.config.as_of = as_of
+        self.app.as_of = self.config.as_of_dt
+
     def serve_forever(self):
         self._httpd.serve_forever(poll_interval=0.2)
 

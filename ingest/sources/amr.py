@@ -15,6 +15,7 @@ from __future__ import annotations
 from ingest import fields
 from ingest.api import expect_keys, json_body, parse_pages, payload_json, retry_short
 from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
+from ingest.calendar import Rhythm
 from ingest.files import fetch_file
 from ingest.http import FeedClient, public_url
 
@@ -51,6 +52,8 @@ class AmrCases:
     name = "amr_cases"
     conn_id = "ipkpi_amr"
     raw_table = "raw.amr_cases"
+    # the month is over, so complete: its feed answers from the 1st of the next month
+    rhythm = Rhythm(lag_days=1, revisable_months=0)
     version_key = ("case_id", "updated_at")
     columns = (
         Column("case_id", "text not null", "case_id"),
@@ -119,6 +122,8 @@ class AmrStatistics:
     name = "amr_statistics"
     conn_id = "ipkpi_amr"
     raw_table = "raw.amr_statistics"
+    # usually out two to three weeks after the month; revisions up to 12 months later
+    rhythm = Rhythm(lag_days=23, revisable_months=12)
     columns = (
         Column("period", "text not null", "period YYYY-MM"),
         Column("revision", "int not null", "revision (highest wins)"),
@@ -149,7 +154,7 @@ class AmrStatistics:
         except RowError as exc:
             raise FeedError(self.name, period, payload.url, exc.reason) from None
 
-        parsed = Parsed()
+        parsed = Parsed(published_at=published_at)
         good: list[tuple[int, dict, tuple]] = []
         for i, record in enumerate(doc["rows"], start=1):
             try:
@@ -181,7 +186,7 @@ class AmrStatistics:
                      if row[9] == "ytd" and (row[5], row[6]) in previous and row[7] < previous[row[5], row[6]]}
         if not offending:
             return parsed
-        doc = Parsed(rejected=list(parsed.rejected))
+        doc = Parsed(rejected=list(parsed.rejected), published_at=parsed.published_at)
         for row in parsed.rows:
             page, i, indicator, region_code = row[0], row[1], row[5], row[6]
             reason = (f"ytd_below_previous_month:{indicator}@{region_code}" if (indicator, region_code) in offending

@@ -15,6 +15,7 @@ import pendulum
 from ingest import fields
 from ingest.api import expect_keys, json_body, parse_pages, payload_json, retry_short
 from ingest.base import Column, FeedError, Fetched, Parsed, Payload
+from ingest.calendar import Rhythm
 from ingest.http import FeedClient, public_url
 
 PAGE_SIZE = 500  # the feed's maximum: fewest requests
@@ -33,6 +34,8 @@ class Court:
     name = "court"
     conn_id = "ipkpi_court"
     raw_table = "raw.court_cases"
+    # a window is complete when it ends; a version recorded late is re-read within settle_days
+    rhythm = Rhythm(lag_days=1, revisable_months=0)
     page_size = PAGE_SIZE
     version_key = ("case_no", "updated_at")
     columns = (

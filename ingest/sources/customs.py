@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ingest import fields
 from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
+from ingest.calendar import Rhythm
 from ingest.files import fetch_file
 from ingest.http import FeedClient
 
@@ -41,6 +42,8 @@ class Customs:
     name = "customs"
     conn_id = "ipkpi_customs"
     raw_table = "raw.customs_seizures"
+    # usually out three weeks after the month; a corrected workbook up to 12 months later
+    rhythm = Rhythm(lag_days=27, revisable_months=12)
     columns = (
         Column("seq", "int", "序号"),
         Column("seizure_no", "text not null", "查扣编号"),

@@ -9,6 +9,7 @@ per 登记编号, the amount counts in the month of 登记日期: the mart's rul
 from __future__ import annotations
 
 from ingest.base import Fetched, Parsed, Payload
+from ingest.calendar import Rhythm
 from ingest.fields import Field
 from ingest.files import fetch_file, parse_csv
 from ingest.http import FeedClient
@@ -34,6 +35,8 @@ class Finance:
     name = "finance"
     conn_id = "ipkpi_finance"
     raw_table = "raw.finance_pledges"
+    # usually out about two weeks after the month; a file may be re-issued up to 12 months later
+    rhythm = Rhythm(lag_days=18, revisable_months=12)
     fields = FIELDS
     columns = tuple(f.raw_column for f in FIELDS)
     extra_tables: dict = {}

@@ -9,6 +9,7 @@ filed or changed in M in its current state: the latest file wins per 案件编�
 from __future__ import annotations
 
 from ingest.base import Fetched, Parsed, Payload
+from ingest.calendar import Rhythm
 from ingest.fields import Field
 from ingest.files import fetch_file, parse_csv
 from ingest.http import FeedClient
@@ -36,6 +37,8 @@ class Police:
     name = "police"
     conn_id = "ipkpi_police"
     raw_table = "raw.police_cases"
+    # usually out within about ten days of the month; a file may be re-issued up to 12 months later
+    rhythm = Rhythm(lag_days=14, revisable_months=12)
     fields = FIELDS
     columns = tuple(f.raw_column for f in FIELDS)
     extra_tables: dict = {}

@@ -20,6 +20,8 @@ select
     to_date(m.period || '-01', 'YYYY-MM-DD') as month_start,
     (to_date(m.period || '-01', 'YYYY-MM-DD') + interval '1 month')::date as month_end,
     coalesce(l.max_load_id, 0) as max_load_id,
-    m.checked_at
+    m.checked_at,
+    m.agency_published_at,
+    m.first_loaded_at
 from {{ source('ingestion', 'source_months') }} as m
 left join loads as l using (source)
