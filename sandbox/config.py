@@ -13,6 +13,26 @@ FAULT_KINDS = ("429", "500", "502", "503", "reset", "timeout", "short_page")
 DEFAULT_SEED = 20180101
 DEFAULT_AS_OF = "2026-06-30T00:00:00+08:00"
 
+# Each agency's publication rhythm (README "Simulation clock"). Month M's file or statistics
+# document (revision 1) comes out `lag` days after the last day of M, lag drawn uniformly from
+# the agency's (lo, hi) range, deterministically per (seed, agency, month); with probability
+# PUBLICATION_LATE_RATE the month is late by a further PUBLICATION_LATE_EXTRA days. The day
+# is then moved to the next working day (Mon-Fri) and the instant falls between 09:00 and 16:00
+# +08:00. Keys are the names the generators use (`amr-stats` = the AMR statistics return).
+PUBLICATION_LAGS = {
+    "police": (5, 12),       # the bureau's export, quickest
+    "finance": (8, 16),      # compiled from the national pledge registries
+    "amr-stats": (12, 20),   # the IP office's statistics return, revision 1
+    "customs": (15, 24),     # the customs workbook, slowest
+}
+PUBLICATION_LATE_RATE = 0.12       # per (agency, month)
+PUBLICATION_LATE_EXTRA = (14, 45)  # extra days when late
+# Re-issues (customs) and statistics revisions >= 2: strictly more than this many days after the
+# first publication, at most REISSUE_MAX_MONTHS calendar months after it, and before
+# timeutil.REISSUE_DEADLINE.
+REISSUE_MIN_DAYS = 3
+REISSUE_MAX_MONTHS = 12
+
 
 @dataclass
 class SandboxConfig:
@@ -22,7 +42,7 @@ class SandboxConfig:
         default: the project generates random ones.
     scale / seed: the dataset (see sandbox/README.md). scale multiplies record volume.
     as_of: the simulation clock (ISO-8601 with offset); the server answers as the agencies
-        would at that instant.
+        would at that instant: everything published later (Dataset.publication_events) is hidden.
     fault_*: transient fault injection (off by default).
     traps: opt-in extra traps, e.g. {"ytd_decrease": "2021-05", "customs_total_mismatch": "2020-03"}.
     """

@@ -59,6 +59,14 @@ def month_end(i: int) -> date:
     return month_start(i + 1) - timedelta(days=1)
 
 
+def add_months(d, n: int):
+    """The same day (clamped to the month's last day) and time n calendar months later."""
+    m = d.month - 1 + n
+    y, m = d.year + m // 12, m % 12 + 1
+    last = (date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)).day
+    return d.replace(year=y, month=m, day=min(d.day, last))
+
+
 def month_start_dt(i: int) -> datetime:
     d = month_start(i)
     return datetime(d.year, d.month, 1, tzinfo=TZ)

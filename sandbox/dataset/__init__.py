@@ -161,6 +161,42 @@ class Dataset:
         """Every revision of a period's statistics document, oldest first."""
         return [d.to_json() for d in self.stats.documents().get(_period(period), [])]
 
+    # ------------------------------------------------------------------ calendar
+    def publication_events(self, until=None):
+        """Every publication event of the range, sorted by instant, up to and including `until`
+        (any `as_of` value; None = all). Each is a dict
+        {"at": datetime +08:00, "source": ..., "period": "YYYY-MM", "kind": ...} with source one
+        of court, customs, police, amr_cases, amr_statistics, finance and kind
+          "first"    - a file's first publication, a statistics revision 1, or (court, amr_cases)
+                       the month being over: 00:00 +08:00 of the next month's 1st (AMR months are
+                       served only from then; court versions are visible as they happen and the
+                       month is complete at its end);
+          "reissue"  - a customs workbook re-issued under the same URL (new bytes, new ETag);
+          "revision" - a statistics revision >= 2 (including the opt-in ytd_decrease fix).
+        A server whose as_of is an event's instant serves what the event published; one second
+        earlier it does not."""
+        from ..timeutil import FIRST_YM, LAST_YM, month_start_dt, ym_str
+        limit = None if until is None else _as_of(until)
+        events = []
+
+        def add(at, source, i, kind):
+            if limit is None or at <= limit:
+                events.append({"at": at.astimezone(TZ), "source": source, "period": ym_str(i), "kind": kind})
+
+        docs = self.stats.documents()
+        for i in range(FIRST_YM, LAST_YM + 1):
+            for source in ("court", "amr_cases"):
+                add(month_start_dt(i + 1), source, i, "first")
+            for k, v in enumerate(self.customs.versions(i)):
+                add(v.published_at, "customs", i, "first" if k == 0 else "reissue")
+            add(self.police.published_at(i), "police", i, "first")
+            add(self.finance.published_at(i), "finance", i, "first")
+            for d in docs.get(i, []):
+                add(d.published_at, "amr_statistics", i, "first" if d.revision == 1 else "revision")
+        order = {s: n for n, s in enumerate(("court", "customs", "police", "amr_cases", "amr_statistics", "finance"))}
+        events.sort(key=lambda e: (e["at"], order[e["source"]], e["period"], e["kind"] != "first"))
+        return events
+
 
 def _court_money(rec: dict) -> dict:
     for k in ("claim_amount", "award_amount"):

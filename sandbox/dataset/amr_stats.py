@@ -3,8 +3,9 @@
 The city row (330200) follows the plan (plan.STATS_*): a ytd indicator's December value is the
 year's total, a stock's December value the year-end level. Districts report a share of the city
 (never more); some districts start reporting an indicator later (no row before). About 10 % of
-periods get a revision 2, 1-12 months later, which changes some values (and may add a district
-row missing from revision 1). Revision 1 is already a good document: every ytd is monotone in
+periods get a revision 2, more than 3 days and at most 12 months after revision 1 (one of them
+11-12 months after, see StatsData._time_revisions), which changes some values (and may add a
+district row missing from revision 1). Revision 1 is already a good document: every ytd is monotone in
 every revision. ~3 % of documents carry one row with an unknown region code (330204).
 Opt-in traps (Dataset(traps=...)): "ytd_decrease", "district_exceeds_city".
 """
@@ -17,7 +18,8 @@ from typing import Dict, List, Optional
 
 from ..regions import CITY, DISTRICT_WEIGHTS, DISTRICTS
 from ..rng import allocate, rng_for, unit
-from ..timeutil import FIRST_YM, LAST_YM, TZ, month_weights, parse_iso, ym, ym_month, ym_parse, ym_str, ym_year
+from ..timeutil import (FIRST_YM, LAST_YM, REISSUE_DEADLINE, TZ, add_months, month_weights, parse_iso, ym,
+                        ym_month, ym_parse, ym_str, ym_year)
 from .common import publication_time, reissue_time
 from .plan import STATS_ANNUAL, STATS_FLOW, STATS_STOCK
 
@@ -195,6 +197,7 @@ class StatsData:
         seed = self.ds.seed
         vals = self._final_values()
         docs = {}
+        months_later = {}  # revised period -> the month (1..12) of its revision 2 after revision 1
         for i in range(FIRST_YM, LAST_YM + 1):
             r = rng_for(seed, "stats-doc", i)
             final_rows = self._rows(vals, i)
@@ -232,10 +235,27 @@ class StatsData:
                 if cands:
                     drop = cands[r.randrange(len(cands))]
                     first = [x for x in first if (x["indicator"], x["region"]) != drop]
-            pub2 = reissue_time(seed, "amr-stats", i, pub1, 1 + r.randrange(12))
-            docs[i] = [Document(i, 1, pub1, first), Document(i, 2, pub2, final_rows)]
+            months_later[i] = 1 + r.randrange(12)
+            docs[i] = [Document(i, 1, pub1, first), Document(i, 2, None, final_rows)]
+        self._time_revisions(docs, months_later)
         self._apply_opt_in_traps(docs, vals)
         return docs
+
+    def _time_revisions(self, docs, months_later):
+        """Publication instants of the revisions 2 (each drawn in its `months_later`-th month
+        after revision 1, see common.reissue_time). So that every dataset shows a revision
+        coming at the very end of the 12-month window, the revised period with the largest draw
+        (the latest period on ties) among those whose revision 1 + 12 months falls before
+        REISSUE_DEADLINE has its draw set to 12: its revision 2 comes 11-12 months after
+        revision 1. Only the timing changes, never the contents."""
+        eligible = [i for i in months_later if add_months(docs[i][0].published_at, 12) < REISSUE_DEADLINE]
+        if eligible:
+            longest = max(eligible, key=lambda i: (months_later[i], i))
+            months_later[longest] = 12
+        for i, k in months_later.items():
+            first, second = docs[i]
+            pub2 = reissue_time(self.ds.seed, "amr-stats", i, first.published_at, k)
+            docs[i][1] = Document(i, 2, pub2, second.rows)
 
     def _apply_opt_in_traps(self, docs, vals):
         traps = self.ds.traps

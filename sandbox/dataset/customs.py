@@ -2,8 +2,8 @@
 
 One workbook per month. Each month holds the planned number of valid batches (not 放行), with
 the planned Σ 数量 and Σ 案值 exactly, plus ~1.5 % released (放行) rows. About 9 % of months are
-re-issued 1-12 months after first publication; the first version then differs from the final
-one (a late row, a duplicate row, a row later released, a corrected quantity).
+re-issued more than 3 days and at most 12 months after first publication (common.reissue_time);
+the first version then differs from the final one (a late row, a duplicate row, a row later released, a corrected quantity).
 """
 from __future__ import annotations
 

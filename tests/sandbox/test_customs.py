@@ -1,5 +1,5 @@
 import io
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import openpyxl
 import requests
@@ -22,12 +22,16 @@ def test_auth(server):
     assert requests.get(url(server, 2020, 3), headers=H).status_code == 200
 
 
-def test_unpublished_and_out_of_range(server, make_server):
+def test_unpublished_and_out_of_range(server, make_server, dataset):
     assert requests.get(url(server, 2026, 1), headers=H).status_code == 404
     assert requests.get(url(server, 2017, 12), headers=H).status_code == 404
-    early = make_server(as_of="2020-04-01T00:00:00+08:00")
-    assert requests.get(url(early, 2020, 2), headers=H).status_code == 200
+    march = dataset.customs_versions("2020-03")[0].published_at
+    assert march > datetime(2020, 4, 1, tzinfo=march.tzinfo)  # some days after the month ends
+    early = make_server(as_of=(march - timedelta(seconds=1)).isoformat())
     assert requests.get(url(early, 2020, 3), headers=H).status_code == 404
+    january = dataset.customs_versions("2020-01")[0].published_at
+    assert requests.get(url(early, 2020, 1), headers=H).status_code == (200 if january < march else 404)
+    assert requests.get(url(make_server(as_of=march.isoformat()), 2020, 3), headers=H).status_code == 200
 
 
 def test_layout_and_totals(server, dataset):

@@ -2,6 +2,7 @@
 import csv
 import io
 import re
+from datetime import timedelta
 
 import requests
 
@@ -24,15 +25,18 @@ def pol(server, yyyymm, auth="default"):
 
 
 # ---------------------------------------------------------------- finance
-def test_finance_auth_and_404(server, make_server):
+def test_finance_auth_and_404(server, make_server, dataset):
     assert fin(server, "2020-05").status_code == 401
     assert fin(server, "2020-05", "").status_code == 401
     assert fin(server, "2020-05", "wrong").status_code == 403
     assert fin(server, "2020-05", CREDS["finance"]).status_code == 200
     assert fin(server, "2026-01", CREDS["finance"]).status_code == 404
-    early = make_server(as_of="2020-06-01T00:00:00+08:00")
-    assert fin(early, "2020-04", CREDS["finance"]).status_code == 200
+    may = dataset.finance_published_at("2020-05")
+    early = make_server(as_of=(may - timedelta(seconds=1)).isoformat())
+    expected_april = 200 if dataset.finance_published_at("2020-04") < may else 404
+    assert fin(early, "2020-04", CREDS["finance"]).status_code == expected_april
     assert fin(early, "2020-05", CREDS["finance"]).status_code == 404
+    assert fin(make_server(as_of=may.isoformat()), "2020-05", CREDS["finance"]).status_code == 200
 
 
 def test_finance_encoding_and_content(server, dataset):
@@ -66,15 +70,17 @@ def test_finance_traps_present(dataset):
 
 
 # ---------------------------------------------------------------- police
-def test_police_auth_and_404(server, make_server):
+def test_police_auth_and_404(server, make_server, dataset):
     assert pol(server, "202005", auth=None).status_code == 401
     assert pol(server, "202005", auth=("ipkpi", "wrong")).status_code == 403
     assert pol(server, "202005", auth=("other", CREDS["police"])).status_code == 403
     assert pol(server, "202005").status_code == 200
     assert pol(server, "202601").status_code == 404
-    early = make_server(as_of="2020-06-01T00:00:00+08:00")
-    assert pol(early, "202004").status_code == 200
+    may = dataset.police_published_at("2020-05")
+    early = make_server(as_of=(may - timedelta(seconds=1)).isoformat())
+    assert pol(early, "202004").status_code == (200 if dataset.police_published_at("2020-04") < may else 404)
     assert pol(early, "202005").status_code == 404
+    assert pol(make_server(as_of=may.isoformat()), "202005").status_code == 200
     custom = make_server(police_user="etl")
     assert pol(custom, "202005", auth=("etl", CREDS["police"])).status_code == 200
     assert pol(custom, "202005").status_code == 403
