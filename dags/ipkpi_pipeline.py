@@ -72,7 +72,8 @@ def ipkpi_pipeline():
             periods = compact(scope.months)
         else:
             loaded = sorted({month for result in ingested for month in result["loaded"]})
-            periods = f"scheduled {scope.instant.isoformat()}: loaded {compact(loaded)}"
+            instant = pendulum.instance(scope.instant).in_timezone(TIMEZONE)
+            periods = f"scheduled {instant.isoformat()}: loaded {compact(loaded)}"
         return begin_publication(periods, scope.instant)
 
     @task

@@ -41,7 +41,8 @@ def month_bounds(first: str, last: str) -> tuple[datetime, datetime]:
 def ingest(source: str, months: list[str] | None, run_id: str | None, endpoint=None,
            instant: datetime | None = None) -> dict:
     """Bring a source's months into raw. ``months=None``: the months the release calendar says are
-    due at ``instant`` (a scheduled run); then alert once for every month the agency is late with."""
+    due at ``instant`` (a scheduled run), and then one alert for every month the agency is newly
+    late with (an explicit range is about its months only: no lateness alerts)."""
     import psycopg
 
     from ingest.base import FeedError
@@ -54,7 +55,8 @@ def ingest(source: str, months: list[str] | None, run_id: str | None, endpoint=N
     settings = Settings.from_env()
     endpoint = endpoint or Endpoint.from_airflow(SOURCES[source])
     instant = instant or pendulum.now("UTC")
-    if months is None:
+    scheduled = months is None
+    if scheduled:
         with psycopg.connect(settings.warehouse_dsn) as conn:
             months = due_months(conn, connector(source), first_month(), instant)
         log.info("%s: %d months due at %s: %s", source, len(months), instant.isoformat(), compact(months))
@@ -71,7 +73,7 @@ def ingest(source: str, months: list[str] | None, run_id: str | None, endpoint=N
 
         raise AirflowFailException(str(exc)) from exc
     log.info(report.summary())
-    late = alert_overdue(settings.warehouse_dsn, source, instant, run_id)
+    late = alert_overdue(settings.warehouse_dsn, source, instant, run_id) if scheduled else []
     return {"source": source, "summary": report.summary(), "instant": instant.isoformat(), "months": months,
             "loaded": [m.period for m in report.months if m.outcome == "loaded"],
             "not_published": [m.period for m in report.months if m.outcome == "not_published"],
@@ -124,16 +126,17 @@ def compact(months: list[str]) -> str:
     return ", ".join(runs)
 
 
-def begin(periods: str, instant: datetime) -> str | None:
+def begin(periods: str, instant: datetime | None = None, *, force: bool = False) -> str | None:
     """Open a publication attempt — unless nothing changed: when the raw months and the code that
     builds and checks the mart are exactly those of the current publication, a new one would be
-    the same, so there is no attempt (None) and dbt, the gate and the swap do not run."""
+    the same, so there is no attempt (None) and dbt, the gate and the swap do not run. ``force``
+    opens one all the same (tests of the gate and the swap)."""
     from ipkpi.publish import current_publication_inputs, input_fingerprint, log_attempt, new_publication_id
 
     dsn = Settings.from_env().warehouse_dsn
     fingerprint = input_fingerprint(dsn)
     current = current_publication_inputs(dsn)
-    if current and current[1] == fingerprint:
+    if current and current[1] == fingerprint and not force:
         log.info("no change: the raw months and the transformation are those of publication %s; "
                  "nothing to build, check or publish", current[0])
         return None

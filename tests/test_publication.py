@@ -53,7 +53,7 @@ def ingest(dsn: str, server, credentials: dict, months=MONTHS, sources=SOURCES) 
 
 
 def publish_once() -> str:
-    publication_id = pipeline.begin("test")
+    publication_id = pipeline.begin("test", force=True)
     pipeline.transform(publication_id)
     pipeline.validate(publication_id)
     pipeline.publish(publication_id)
@@ -61,7 +61,7 @@ def publish_once() -> str:
 
 
 def attempt() -> tuple[str, PublicationBlocked | None]:
-    publication_id = pipeline.begin("test")
+    publication_id = pipeline.begin("test", force=True)
     pipeline.transform(publication_id)
     try:
         pipeline.validate(publication_id)
@@ -152,7 +152,7 @@ def test_customs_totals_mismatch_blocks(pub_dsn, sandbox, sandbox_credentials):
 def test_district_above_city_blocks(pub_dsn):
     """A mart invariant broken in the candidate (after dbt, before the gate)."""
     before = published_digest(pub_dsn)
-    publication_id = pipeline.begin("test")
+    publication_id = pipeline.begin("test", force=True)
     pipeline.transform(publication_id)
     with psycopg.connect(pub_dsn) as conn:
         conn.execute("""UPDATE publish_candidate.kpi_values d SET value = c.value + 1
@@ -213,7 +213,7 @@ SWAP_CHILD = textwrap.dedent("""
 
 def test_killed_during_the_swap_leaves_the_old_publication(pub_dsn):
     before = published_digest(pub_dsn)
-    publication_id = pipeline.begin("test")
+    publication_id = pipeline.begin("test", force=True)
     pipeline.transform(publication_id)
     pipeline.validate(publication_id)
     child = subprocess.Popen([sys.executable, "-c", SWAP_CHILD, pub_dsn, publication_id], cwd=ROOT,

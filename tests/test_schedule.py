@@ -177,12 +177,14 @@ def test_a_run_with_nothing_new_publishes_nothing(replay):
     add no row to the publication log."""
     dsn, runs = replay["dsn"], replay["runs"]
     last_event = max(e["at"] for e in replay["events"])
-    quiet = [(instant, no_change) for instant, no_change, _ in runs if instant > last_event]
+    picked_up = min(instant for instant, _, _ in runs if instant >= last_event)
+    quiet = [(instant, no_change) for instant, no_change, _ in runs if instant > picked_up]
     assert quiet and all(no_change for _, no_change in quiet), quiet
     before = rows(dsn, "SELECT count(*) FROM audit.publication_log")
     instant = END.add(days=1)
     replay["server"].set_clock(instant)
     result = ipkpi("run", "--at", instant.isoformat(), env=replay["env"])
+    runs.append((instant, "no change" in result.stdout, result.stdout))  # the schedule's next day
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no change" in result.stdout and "nothing published" in result.stdout
     assert rows(dsn, "SELECT count(*) FROM audit.publication_log") == before
@@ -210,3 +212,66 @@ def test_an_overdue_month_alerts_once(replay):
     assert any(period <= "2025-12" for _, period in expected), "a month the agency published late alerted"
     logged = rows(replay["dsn"], "SELECT source, period FROM raw.lateness_alerts")
     assert set(logged) == expected
+
+
+def test_the_scheduler_s_own_run_asks_what_at_replays(replay, settings):
+    """A run the scheduler creates itself (run type scheduled) covers the same interval and asks each
+    feed for the same months as `ipkpi run --at` for the same instant."""
+    from ingest.registry import SOURCES
+    from ipkpi.airflow_client import AirflowClient
+    from ipkpi.schedule import interval_at
+
+    env, server = replay["env"], replay["server"]
+    start, end = interval_at(pendulum.now("UTC"))  # the run the scheduler makes as soon as it may
+    server.set_clock(end)
+    for _ in range(2):  # the second finds the state the first left: what the scheduler will find too
+        result = ipkpi("run", "--at", end.isoformat(), env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+    replayed_run = next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("triggered "))
+    scheduled = ipkpi("setup", env={**env, "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "True"})
+    assert scheduled.returncode == 0, scheduled.stdout + scheduled.stderr
+    try:
+        client = AirflowClient(settings)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            runs = client._call("GET", "/dags/ipkpi_pipeline/dagRuns", params={"run_type": "scheduled"}).json()
+            done = [r for r in runs["dag_runs"] if r["state"] in ("success", "failed")]
+            if done:
+                break
+            time.sleep(3)
+        assert done, runs
+        run = done[0]
+        assert run["state"] == "success"
+        assert pendulum.parse(run["data_interval_start"]) == start and pendulum.parse(run["data_interval_end"]) == end
+        for source in SOURCES:
+            ours = client.xcom(run["dag_run_id"], f"ingest_{source}")
+            theirs = client.xcom(replayed_run, f"ingest_{source}")
+            assert ours["instant"] == theirs["instant"] and ours["months"] == theirs["months"], source
+    finally:
+        off = ipkpi("setup", env=env)  # the scheduler back to creating nothing by itself
+        assert off.returncode == 0, off.stdout + off.stderr
+
+
+def test_a_revision_published_eleven_months_late_reaches_published(replay, settings):
+    """A statistics period revised 11–12 months after it first came out: the scheduled run of that
+    evening still re-checks the period, loads revision 2 and publishes it."""
+    from tests.mart.harness import fresh_database
+
+    server, events = replay["server"], replay["server"].dataset.publication_events()
+    firsts = {e["period"]: e["at"] for e in events if e["source"] == "amr_statistics" and e["kind"] == "first"}
+    late = [(e["period"], e["at"]) for e in events if e["source"] == "amr_statistics" and e["kind"] == "revision"
+            and e["at"] >= pendulum.instance(firsts[e["period"]]).add(months=11)]
+    assert late, "the sandbox revises a period 11 months after its first publication"
+    period, revised_at = late[0]
+    dsn = fresh_database(settings, "ipkpi_revision")
+    env = {**replay["env"], "IPKPI_WAREHOUSE_DSN": dsn, "IPKPI_FIRST_MONTH": period}
+    revision = ("SELECT DISTINCT s.revision FROM raw.amr_statistics s JOIN published.source_months m "
+                "ON m.load_id = s.load_id WHERE m.source = 'amr_statistics' AND m.period = %s")
+    first_evening = pendulum.instance(firsts[period]).in_timezone(TZ).set(hour=20, minute=0, second=0)
+    revision_evening = pendulum.instance(revised_at).in_timezone(TZ).set(hour=20, minute=0, second=0)
+    for evening, expected in ((first_evening, 1), (revision_evening, 2)):
+        server.set_clock(evening)
+        result = ipkpi("run", "--at", evening.isoformat(), env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert rows(dsn, revision, (period,)) == [(expected,)], evening
+    server.set_clock(END)
