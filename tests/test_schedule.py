@@ -71,21 +71,32 @@ def instants_to_run(events, start, end) -> list:
 
 
 @pytest.fixture(scope="module")
-def replay(stack, settings, sandbox_credentials):
+def clocked(stack, sandbox_credentials):
+    """A sandbox whose clock the tests move, an alerts webhook, and the shell environment that points
+    the pipeline's connections at them."""
     from ingest.registry import SOURCES
     from sandbox import SandboxConfig, start_server
-    from tests.mart.harness import fresh_database
 
     server = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials, as_of=START.isoformat()))
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), AlertReceiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    dsn = fresh_database(settings, "ipkpi_replay")
-    env = {"IPKPI_WAREHOUSE_DSN": dsn, "IPKPI_FIRST_MONTH": FIRST_MONTH,
-           "AIRFLOW_CONN_IPKPI_ALERTS": json.dumps({"conn_type": "http",
+    env = {"AIRFLOW_CONN_IPKPI_ALERTS": json.dumps({"conn_type": "http",
                                                     "host": f"http://127.0.0.1:{receiver.server_port}/hook"})}
     for conn_id in set(SOURCES.values()):
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
             {"conn_type": "http", "host": server.url, "password": sandbox_credentials[conn_id.removeprefix("ipkpi_")]})
+    yield server, env
+    receiver.shutdown()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def replay(clocked, settings):
+    from tests.mart.harness import fresh_database
+
+    server, base_env = clocked
+    dsn = fresh_database(settings, "ipkpi_replay")
+    env = {**base_env, "IPKPI_WAREHOUSE_DSN": dsn, "IPKPI_FIRST_MONTH": FIRST_MONTH}
     events = [e for e in server.dataset.publication_events() if e["period"] >= FIRST_MONTH]
     runs = []
     started = time.monotonic()
@@ -95,9 +106,7 @@ def replay(stack, settings, sandbox_credentials):
         assert result.returncode == 0, f"{instant}: {result.stdout}\n{result.stderr}"
         runs.append((instant, "no change" in result.stdout, result.stdout))
     elapsed = time.monotonic() - started
-    yield {"dsn": dsn, "env": env, "server": server, "events": events, "runs": runs, "elapsed": elapsed}
-    receiver.shutdown()
-    server.stop()
+    return {"dsn": dsn, "env": env, "server": server, "events": events, "runs": runs, "elapsed": elapsed}
 
 
 def test_the_schedule_alone_converges_to_what_a_backfill_publishes(replay, settings):
@@ -252,19 +261,20 @@ def test_the_scheduler_s_own_run_asks_what_at_replays(replay, settings):
         assert off.returncode == 0, off.stdout + off.stderr
 
 
-def test_a_revision_published_eleven_months_late_reaches_published(replay, settings):
+def test_a_revision_published_eleven_months_late_reaches_published(clocked, settings):
     """A statistics period revised 11–12 months after it first came out: the scheduled run of that
     evening still re-checks the period, loads revision 2 and publishes it."""
     from tests.mart.harness import fresh_database
 
-    server, events = replay["server"], replay["server"].dataset.publication_events()
+    server, base_env = clocked
+    events = server.dataset.publication_events()
     firsts = {e["period"]: e["at"] for e in events if e["source"] == "amr_statistics" and e["kind"] == "first"}
     late = [(e["period"], e["at"]) for e in events if e["source"] == "amr_statistics" and e["kind"] == "revision"
             and e["at"] >= pendulum.instance(firsts[e["period"]]).add(months=11)]
     assert late, "the sandbox revises a period 11 months after its first publication"
     period, revised_at = late[0]
     dsn = fresh_database(settings, "ipkpi_revision")
-    env = {**replay["env"], "IPKPI_WAREHOUSE_DSN": dsn, "IPKPI_FIRST_MONTH": period}
+    env = {**base_env, "IPKPI_WAREHOUSE_DSN": dsn, "IPKPI_FIRST_MONTH": period}
     revision = ("SELECT DISTINCT s.revision FROM raw.amr_statistics s JOIN published.source_months m "
                 "ON m.load_id = s.load_id WHERE m.source = 'amr_statistics' AND m.period = %s")
     first_evening = pendulum.instance(firsts[period]).in_timezone(TZ).set(hour=20, minute=0, second=0)
@@ -274,4 +284,3 @@ def test_a_revision_published_eleven_months_late_reaches_published(replay, setti
         result = ipkpi("run", "--at", evening.isoformat(), env=env)
         assert result.returncode == 0, result.stdout + result.stderr
         assert rows(dsn, revision, (period,)) == [(expected,)], evening
-    server.set_clock(END)
