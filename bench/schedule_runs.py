@@ -56,7 +56,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    import pendulum
     import psycopg
 
     from ingest.registry import SOURCES
@@ -64,6 +63,7 @@ def main() -> None:
     from ipkpi.airflow_client import AirflowClient
     from ipkpi.cli import cmd_setup
     from ipkpi.config import Settings
+    from ipkpi.schedule import interval_at, next_tick
     from ipkpi.transform import run_dbt
     from ipkpi.warehouse import init_warehouse
     from sandbox import SandboxConfig, start_server
@@ -84,23 +84,23 @@ def main() -> None:
         cmd_setup(settings)
         client = AirflowClient(settings)
         client.wait_for_dag()
-        firsts = sorted({e["at"] for e in server.dataset.publication_events()  # distinct instants
+        evenings = sorted({next_tick(e["at"]) for e in server.dataset.publication_events()  # distinct evenings
                          if e["kind"] == "first" and e["period"] >= "2025-11"})
-        instant = pendulum.instance(firsts[0]).subtract(minutes=1)
+        instant = interval_at(evenings[0])[0]  # the evening before the first of them
         server.set_clock(instant)
         catch_up = timed_run(instant, env, client)
         print(f"catch-up run at {instant} (2018-01 … every month out by then): {catch_up[0]:.1f} s wall, "
               f"{catch_up[1]:.1f} s in Airflow", flush=True)
         no_change, one_month = [], []
-        for publication in firsts[:args.repeat]:
+        for evening in evenings[:args.repeat]:
             no_change.append(timed_run(instant, env, client))
             assert no_change[-1][2], "expected no change"
-            instant = pendulum.instance(publication).add(minutes=1)
+            instant = evening  # the evening run that finds a month published that day
             server.set_clock(instant)
             one_month.append(timed_run(instant, env, client))
             assert not one_month[-1][2], "expected a publication"
             print(f"  no change {no_change[-1][0]:.1f} s wall / {no_change[-1][1]:.1f} s Airflow; "
-                  f"one new month (published {publication}) {one_month[-1][0]:.1f} / {one_month[-1][1]:.1f} s, "
+                  f"one new month ({evening}) {one_month[-1][0]:.1f} / {one_month[-1][1]:.1f} s, "
                   f"dbt build {one_month[-1][3]:.1f} s", flush=True)
         nc_wall = statistics.median(run[0] for run in no_change)
         nc_dag = statistics.median(run[1] for run in no_change)

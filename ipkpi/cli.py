@@ -116,7 +116,7 @@ def current_publication_id(settings: Settings) -> str | None:
     return current[0] if current else None
 
 
-def follow(client, run_id: str, poll: float = 2.0) -> str:
+def follow(client, run_id: str, poll: float = 0.5) -> str:
     """Print task state changes until the run ends; return the run's final state."""
     seen: dict[str, str] = {}
     started = time.monotonic()

@@ -50,3 +50,12 @@ def interval_at(instant: datetime, cron: str | None = None) -> tuple[pendulum.Da
     end = pendulum.instance(ticks.get_prev(datetime)).in_timezone(TIMEZONE)
     start = pendulum.instance(ticks.get_prev(datetime)).in_timezone(TIMEZONE)
     return start, end
+
+
+def next_tick(instant: datetime, cron: str | None = None) -> pendulum.DateTime:
+    """The first instant of the schedule at or after ``instant`` (when its run would see it)."""
+    from croniter import croniter
+
+    local = pendulum.instance(instant).in_timezone(TIMEZONE)
+    return pendulum.instance(croniter(cron or schedule_cron(), local.subtract(seconds=1)).get_next(datetime)).in_timezone(
+        TIMEZONE)

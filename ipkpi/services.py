@@ -316,8 +316,9 @@ def ensure_airflow_db(settings: Settings) -> None:
     passwords.write_text(json.dumps({"ipkpi": settings.secrets["airflow_admin_password"]}))
     passwords.chmod(0o600)
     stamp = settings.airflow_home / ".migrated"
-    version = subprocess.run([sys.executable, "-c", "import airflow; print(airflow.__version__)"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    from importlib.metadata import version as installed
+
+    version = installed("apache-airflow")  # read from the package's metadata: no import of airflow
     if stamp.exists() and stamp.read_text() == version:
         return
     log("migrating Airflow's metadata database")
