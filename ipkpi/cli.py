@@ -29,13 +29,28 @@ from pathlib import Path
 
 from ipkpi.config import DEFAULT_FIRST_MONTH, DEFAULT_LAST_MONTH, Settings, redact_dsn
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")  # ASCII digits only: \d would take ２０２０
 
 
 def month_arg(value: str) -> str:
+    """A month YYYY-MM from 2018-01 (the agencies' first) to the current month (Asia/Shanghai)."""
+    import pendulum
+
+    from ipkpi.config import TIMEZONE
+
     if not MONTH.match(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a month YYYY-MM")
+    current = pendulum.now(TIMEZONE).format("YYYY-MM")
+    if not DEFAULT_FIRST_MONTH <= value <= current:
+        raise argparse.ArgumentTypeError(f"{value} is outside {DEFAULT_FIRST_MONTH} … {current} (the current month)")
     return value
+
+
+def new_run_id(*parts: str) -> str:
+    """ipkpi__<parts>__<UTC time>__<random>: unique even for identical runs started in the same second."""
+    import secrets
+
+    return "__".join(("ipkpi", *parts, time.strftime("%Y%m%dT%H%M%S", time.gmtime()), secrets.token_hex(3)))
 
 
 def instant_arg(value: str) -> datetime:
@@ -82,11 +97,11 @@ def cmd_run(settings: Settings, first: str | None, last: str | None, at: datetim
     if at is not None:
         start, end = interval_at(at)
         conf, run_after, what = {}, end, f"the schedule at {end.isoformat()}"
-        run_id = f"ipkpi__at__{end.strftime('%Y%m%dT%H%M')}__{time.strftime('%Y%m%dT%H%M%S')}"
+        run_id = new_run_id("at", end.strftime("%Y%m%dT%H%M"))
     else:
         start, end = month_bounds(first, last)
         conf, run_after, what = {"range": EXPLICIT}, None, f"{first} … {last}"
-        run_id = f"ipkpi__{first}__{last}__{time.strftime('%Y%m%dT%H%M%S')}"
+        run_id = new_run_id(first, last)
     cmd_setup(settings)
     client = AirflowClient(settings)
     client.wait_for_dag()
@@ -339,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--at replays the schedule at an instant; --from/--to backfill a range: not both")
         if args.at is None:
             args.first, args.last = args.first or DEFAULT_FIRST_MONTH, args.last or DEFAULT_LAST_MONTH
+            if args.last < args.first:
+                parser.error(f"--to {args.last} is before --from {args.first}")
         return cmd_run(settings, args.first, args.last, args.at)
     elif args.command == "status":
         cmd_status(settings, args.at)

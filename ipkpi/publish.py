@@ -75,6 +75,14 @@ def input_fingerprint(dsn: str) -> str:
     return digest.hexdigest()
 
 
+def already_published(dsn: str, publication_id: str) -> bool:
+    """A publication id is swapped in once: after that, whatever candidate exists is not its own."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        status = conn.execute("SELECT status FROM audit.publication_log WHERE publication_id = %s",
+                              (publication_id,)).fetchone()
+    return status is not None and status[0] == "published"
+
+
 def current_publication_inputs(dsn: str) -> tuple[str, str | None] | None:
     """(publication_id, input fingerprint) of the publication BI reads now, or None."""
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -100,11 +108,18 @@ def finish_attempt(dsn: str, publication_id: str, status: str, checks_run: int |
 
 
 def swap(dsn: str, publication_id: str, *, lock_timeout_ms: int = 3000, attempts: int = 20) -> None:
-    """Make the candidate the publication, atomically; keep retrying while BI holds locks."""
+    """Make the candidate the publication, atomically; keep retrying while BI holds locks.
+
+    Idempotent: when Airflow retries a publish whose swap committed (the process died after), the
+    candidate is gone and the log says published — that is the success it reports."""
+    if already_published(dsn, publication_id):
+        return
     for attempt in range(1, attempts + 1):
         try:
             with psycopg.connect(dsn) as conn:  # one transaction
                 conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{lock_timeout_ms}ms")))
+                # reported published only once durable, whatever the server's default
+                conn.execute("SET LOCAL synchronous_commit = on")
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(PREVIOUS)))
                 conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
                     sql.Identifier(PUBLISHED), sql.Identifier(PREVIOUS)))

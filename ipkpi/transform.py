@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -36,12 +37,19 @@ def dbt_env(dsn: str, home: Path) -> dict[str, str]:
     return env
 
 
+# what a publication id may look like (ipkpi.publish.new_publication_id; tests and benchmarks use
+# plainer ones): the models write it into SQL literals, so nothing else may pass
+PUBLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
 def run_dbt(args: list[str], dsn: str, home: Path, publication_id: str | None = None) -> str:
     """Run ``dbt <args>``; raise with dbt's own summary of what failed."""
     command = [str(Path(sys.executable).with_name("dbt")), "--no-use-colors", *args, "--project-dir",
                str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
-    if publication_id:
-        command += ["--vars", f'{{"publication_id": "{publication_id}"}}']
+    if publication_id is not None:
+        if not PUBLICATION_ID.match(publication_id):
+            raise ValueError(f"not a publication id: {publication_id!r}")
+        command += ["--vars", json.dumps({"publication_id": publication_id})]
     result = subprocess.run(command, env=dbt_env(dsn, home), cwd=DBT_PROJECT, capture_output=True, text=True)
     output = result.stdout + result.stderr
     if result.returncode != 0:

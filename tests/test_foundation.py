@@ -87,15 +87,21 @@ def test_dag_structure():
     assert dag.get_task("begin").upstream_task_ids == ingest_tasks
     assert dag.get_task("publish").upstream_task_ids == {"validate"}
     assert dag.get_task("validate").upstream_task_ids == {"transform"}
-    # monthly data intervals in Asia/Shanghai, as the scheduler will compute them
+    # daily intervals ending at 20:00 Asia/Shanghai, as the scheduler computes them — and as
+    # `ipkpi run --at` computes them (ipkpi.schedule.interval_at), for any instant
     from airflow.serialization.decoders import decode_timetable
     from airflow.serialization.encoders import encode_timetable
 
+    from ipkpi.schedule import interval_at
+
     timetable = decode_timetable(encode_timetable(dag.timetable))
-    # a run at 2020-04-10 covers the last complete month: March, in Shanghai time
-    interval = timetable.infer_manual_data_interval(run_after=pendulum.datetime(2020, 4, 10, tz="Asia/Shanghai"))
-    assert interval.start == pendulum.datetime(2020, 3, 1, tz="Asia/Shanghai")
-    assert interval.end == pendulum.datetime(2020, 4, 1, tz="Asia/Shanghai")
+    interval = timetable.infer_manual_data_interval(run_after=pendulum.datetime(2020, 4, 10, 10, tz="Asia/Shanghai"))
+    assert interval.start == pendulum.datetime(2020, 4, 8, 20, tz="Asia/Shanghai")
+    assert interval.end == pendulum.datetime(2020, 4, 9, 20, tz="Asia/Shanghai")
+    for hour, minute in ((10, 0), (19, 59), (20, 0), (20, 1), (23, 59)):
+        run_after = pendulum.datetime(2020, 4, 10, hour, minute, tz="Asia/Shanghai")
+        interval = timetable.infer_manual_data_interval(run_after=run_after)
+        assert (interval.start, interval.end) == interval_at(run_after), run_after
 
 
 def test_months_in_interval_shanghai():

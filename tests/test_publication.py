@@ -273,3 +273,13 @@ def test_loader_and_transformer_have_only_what_they_need(pub_dsn):
     owners = {o for (o,) in rows(pub_dsn, "SELECT DISTINCT tableowner FROM pg_tables "
                                           "WHERE schemaname IN ('staging', 'intermediate', 'marts', 'published')")}
     assert owners == {"ipkpi_transformer"}
+
+
+def test_a_retried_publish_after_a_committed_swap_succeeds(pub_dsn):
+    """Airflow retries `publish` when its process dies after the swap committed: the retry finds the
+    publication in place and succeeds, changing nothing."""
+    publication_id = publish_once()
+    before = published_digest(pub_dsn)
+    pipeline.publish(publication_id)
+    assert published_digest(pub_dsn) == before
+    assert log_entry(pub_dsn, publication_id)[0] == "published"
