@@ -20,8 +20,6 @@ Uses its own state directory (var/bench) and ports, so it never touches `make ru
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,9 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("IPKPI_HOME", str(ROOT / "var" / "bench"))
-os.environ.setdefault("IPKPI_PG_PORT", "25732")
-os.environ.setdefault("IPKPI_SANDBOX_PORT", "29101")
+from bench.state import use_own_state  # noqa: E402 - the path first
+
+use_own_state("bench", pg_port=25732, sandbox_port=29101)
 
 
 CSV_FEEDS = ("police", "finance")  # the exports SOURCES.md describes as CSV: the goal names them

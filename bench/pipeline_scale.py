@@ -5,13 +5,12 @@
 For each scale: a fresh warehouse database, every source ingested for the range from a sandbox
 at that scale (a separate process), then `dbt build --full-refresh` and the quality gate on the
 candidate. Prints seconds per step and the gate's share of the build (goal: gate ≤ 20 % of build).
-Own state directory (var/bench) and ports: never touches `make run`'s stack.
+Own state directory (var/bench) and ports (bench/state.py): never touches `make run`'s stack.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
@@ -19,10 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("IPKPI_HOME", str(ROOT / "var" / "bench"))
-os.environ.setdefault("IPKPI_PG_PORT", "25732")
-os.environ.setdefault("IPKPI_SANDBOX_PORT", "29101")
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+from bench.state import use_own_state  # noqa: E402 - the path first
+
+use_own_state("bench", pg_port=25732, sandbox_port=29101)
 
 
 def main() -> None:

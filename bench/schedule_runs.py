@@ -25,11 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("IPKPI_HOME", str(ROOT / "var" / "bench-schedule"))
-os.environ.setdefault("IPKPI_PG_PORT", "25832")
-os.environ.setdefault("IPKPI_AIRFLOW_PORT", "28880")
-os.environ.setdefault("IPKPI_SANDBOX_PORT", "29301")
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+from bench.state import use_own_state  # noqa: E402 - the path first
+
+use_own_state("bench-schedule", pg_port=25932, sandbox_port=29401, airflow_port=28980)
 for name in [k for k in os.environ if k.startswith("AIRFLOW_CONN_IPKPI_") or k == "IPKPI_WAREHOUSE_DSN"]:
     del os.environ[name]  # this script decides where data comes from and goes to
 

@@ -221,6 +221,12 @@ def test_an_overdue_month_alerts_once(replay):
     assert any(period <= "2025-12" for _, period in expected), "a month the agency published late alerted"
     logged = rows(replay["dsn"], "SELECT source, period FROM raw.lateness_alerts")
     assert set(logged) == expected
+    # `ipkpi status` marks them: at the replay's last instant, every month still missing is overdue
+    status = ipkpi("status", "--at", runs[-1].isoformat(), env=replay["env"])
+    assert status.returncode == 0, status.stderr
+    line = next(ln for ln in status.stdout.splitlines() if ln.startswith("police "))
+    year_2025, year_2026 = line.split()[-2:]
+    assert year_2025 == "P" * 12 and year_2026.startswith("!" * 10), line  # 2026-01…10: past police's 14 days
 
 
 def test_the_scheduler_s_own_run_asks_what_at_replays(replay, settings):
