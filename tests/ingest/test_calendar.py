@@ -38,6 +38,18 @@ def test_a_month_is_asked_until_it_can_no_longer_change():
     assert not is_due("2025-02", MonthHeld("available", month_end, month_end.add(days=7)), CHANGE_FEED)
 
 
+def test_an_agency_s_lag_is_configurable(monkeypatch):
+    from ingest.calendar import rhythm_of
+
+    assert rhythm_of(connector("customs")).lag_days == connector("customs").rhythm.lag_days
+    monkeypatch.setenv("IPKPI_LAG_DAYS_CUSTOMS", "35")
+    assert rhythm_of(connector("customs")).lag_days == 35
+    assert due_at("2025-02", rhythm_of(connector("customs"))) == pendulum.datetime(2025, 4, 5, tz=TZ)
+    monkeypatch.setenv("IPKPI_LAG_DAYS_CUSTOMS", "３５")
+    with pytest.raises(ValueError, match="IPKPI_LAG_DAYS_CUSTOMS"):
+        rhythm_of(connector("customs"))
+
+
 @pytest.fixture
 def clocked(sandbox_credentials):
     """A sandbox whose clock the test moves (the session's own stays at its default)."""
