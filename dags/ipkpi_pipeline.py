@@ -65,16 +65,10 @@ def ipkpi_pipeline():
     def begin(ingested: list[dict]) -> str | None:
         """Open a publication attempt — or, when nothing changed since the current publication,
         say "no change" and skip the rest (the run still succeeds)."""
-        from ipkpi.pipeline import begin as begin_publication, compact
+        from ipkpi.pipeline import begin as begin_publication
 
         scope = _scope()
-        if scope.is_explicit:
-            periods = compact(scope.months)
-        else:
-            loaded = sorted({month for result in ingested for month in result["loaded"]})
-            instant = pendulum.instance(scope.instant).in_timezone(TIMEZONE)
-            periods = f"scheduled {instant.isoformat()}: loaded {compact(loaded)}"
-        return begin_publication(periods, scope.instant)
+        return begin_publication(scope.describe(ingested), scope.instant)
 
     @task
     def transform(publication_id: str) -> str:

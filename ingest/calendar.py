@@ -129,3 +129,19 @@ def default_agency_published_at(period: str, last_modified: str | None) -> datet
         except (TypeError, ValueError):
             pass
     return month_end(period)
+
+
+def compact(months: list[str]) -> str:
+    """2018-01…2018-12, 2020-03 — a readable list of months."""
+    if not months:
+        return "none"
+    runs, first, last = [], months[0], months[0]
+    for month in months[1:]:
+        following = month_start(last).add(months=1).format("YYYY-MM")
+        if month == following:
+            last = month
+            continue
+        runs.append(first if first == last else f"{first}…{last}")
+        first = last = month
+    runs.append(first if first == last else f"{first}…{last}")
+    return ", ".join(runs)

@@ -46,7 +46,7 @@ def ingest(source: str, months: list[str] | None, run_id: str | None, endpoint=N
     import psycopg
 
     from ingest.base import FeedError
-    from ingest.calendar import due_months
+    from ingest.calendar import compact, due_months
     from ingest.http import AuthError, Endpoint
     from ingest.registry import SOURCES, connector
     from ingest.runner import ingest_months
@@ -85,7 +85,7 @@ def alert_overdue(dsn: str, source: str, instant: datetime, run_id: str | None) 
     webhook), the first time a run sees it late; never a failure. Returns the months alerted now."""
     import psycopg
 
-    from ingest.calendar import overdue_months, rhythm_of
+    from ingest.calendar import compact, overdue_months, rhythm_of
     from ingest.registry import connector
     from ipkpi.config import first_month
     from ipkpi.notify import post
@@ -108,22 +108,6 @@ def alert_overdue(dsn: str, source: str, instant: datetime, run_id: str | None) 
         post({"kind": "overdue", "source": source, "months": alerted, "lag_days": lag,
               "as_of": instant.isoformat(), "run_id": run_id, "text": text})
     return alerted
-
-
-def compact(months: list[str]) -> str:
-    """2018-01…2018-12, 2020-03 — a readable list of months."""
-    if not months:
-        return "none"
-    runs, first, last = [], months[0], months[0]
-    for month in months[1:]:
-        following = pendulum.from_format(last, "YYYY-MM").add(months=1).format("YYYY-MM")
-        if month == following:
-            last = month
-            continue
-        runs.append(first if first == last else f"{first}…{last}")
-        first = last = month
-    runs.append(first if first == last else f"{first}…{last}")
-    return ", ".join(runs)
 
 
 def begin(periods: str, instant: datetime | None = None, *, force: bool = False) -> str | None:

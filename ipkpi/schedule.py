@@ -30,6 +30,15 @@ class RunScope:
     def is_explicit(self) -> bool:
         return self.months is not None
 
+    def describe(self, ingested: list[dict]) -> str:
+        """The publication log's ``periods``: the explicit range, or the instant and what it loaded."""
+        from ingest.calendar import compact
+
+        if self.is_explicit:
+            return compact(self.months)
+        loaded = sorted({month for result in ingested for month in result["loaded"]})
+        return f"scheduled {pendulum.instance(self.instant).in_timezone(TIMEZONE).isoformat()}: loaded {compact(loaded)}"
+
 
 def run_scope(interval_start: datetime, interval_end: datetime, conf: dict | None,
               run_after: datetime | None = None) -> RunScope:
