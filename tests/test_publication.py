@@ -263,7 +263,12 @@ def test_loader_and_transformer_have_only_what_they_need(pub_dsn):
           ('transformer reads raw',     has_table_privilege('ipkpi_transformer', 'raw.court_cases', 'SELECT')),
           ('transformer writes raw',    has_table_privilege('ipkpi_transformer', 'raw.court_cases', 'INSERT')),
           ('transformer builds marts',  has_schema_privilege('ipkpi_transformer', 'marts', 'CREATE')),
-          ('transformer writes audit',  has_schema_privilege('ipkpi_transformer', 'audit', 'USAGE'))
+          -- dbt reads when a month was first published (published.source_months), never writes it
+          ('transformer writes audit',  has_table_privilege('ipkpi_transformer', 'audit.publication_log',
+                                                            'INSERT, UPDATE, DELETE')
+                                        OR has_table_privilege('ipkpi_transformer', 'audit.source_month_first_published',
+                                                               'INSERT, UPDATE, DELETE')
+                                        OR has_schema_privilege('ipkpi_transformer', 'audit', 'CREATE'))
         ) AS t (check_name, ok)"""))
     assert privileges == {
         "loader inserts raw": True, "loader writes quarantine": True, "loader reads marts": False,
