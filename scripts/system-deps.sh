@@ -3,11 +3,14 @@
 # - PostgreSQL server binaries for the embedded warehouse and Airflow's metadata database.
 # - The white paper: Noto CJK fonts (Chinese charts, HTML and PDF), poppler-utils (pdftotext, pdffonts,
 #   pdftoppm in its tests), chromium (headless check of the HTML).
+# Idempotent and offline once installed: apt-get runs only when something is missing.
 set -euo pipefail
 
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need+=(fonts-noto-cjk fontconfig)
+# grep reads the whole list (not -q): under pipefail an early exit would kill fc-list by SIGPIPE
+# and report the fonts missing, so every set-up would call apt-get (and fail offline)
+fc-list 2>/dev/null | grep "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cjk fontconfig)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
