@@ -20,7 +20,7 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
 from ingest.registry import SOURCES
-from ipkpi.config import TIMEZONE, schedule_cron
+from ipkpi.config import TIMEZONE, schedule_cron, task_timeout_minutes
 
 
 def _scope():
@@ -33,10 +33,20 @@ def _scope():
 
 
 def _on_failure(context) -> None:
-    """A concise summary in the log, and to the `ipkpi_alerts` webhook when one is configured."""
+    """A concise summary in the log, and to the `ipkpi_alerts` webhook when one is configured; a
+    publication attempt whose step failed for good lets the next one begin."""
     from ipkpi.notify import on_failure
+    from ipkpi.pipeline import abandon_failed_attempt
 
     on_failure(context)
+    abandon_failed_attempt(context)
+
+
+def _reschedule(holder) -> None:
+    """Another run's publication attempt holds the lock: try again shortly, freeing the worker slot."""
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    raise AirflowRescheduleException(pendulum.now("UTC").add(seconds=15))
 
 
 def ingestion_task(source: str):
@@ -56,7 +66,8 @@ def ingestion_task(source: str):
     start_date=pendulum.datetime(2018, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 1, "retry_delay": timedelta(seconds=10), "on_failure_callback": _on_failure},
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=10), "on_failure_callback": _on_failure,
+                  "execution_timeout": timedelta(minutes=task_timeout_minutes())},
     tags=["ipkpi"],
     doc_md=__doc__,
 )
@@ -68,7 +79,8 @@ def ipkpi_pipeline():
         from ipkpi.pipeline import begin as begin_publication
 
         scope = _scope()
-        return begin_publication(scope.describe(ingested), scope.instant)
+        return begin_publication(scope.describe(ingested), scope.instant, run_id=get_current_context()["run_id"],
+                                 on_busy=_reschedule)
 
     @task
     def transform(publication_id: str) -> str:

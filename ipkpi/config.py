@@ -34,6 +34,13 @@ def first_month() -> str:
     """The deployment's first month (``IPKPI_FIRST_MONTH``): scheduled runs never ask for earlier ones."""
     return os.environ.get("IPKPI_FIRST_MONTH") or DEFAULT_FIRST_MONTH
 
+
+def task_timeout_minutes() -> int:
+    """``IPKPI_TASK_TIMEOUT_MIN`` (default 120): no task of a run may take longer (Airflow's
+    execution_timeout), so a feed that hangs or trickles cannot hold the pipeline for ever."""
+    return _env_int("IPKPI_TASK_TIMEOUT_MIN", 120)
+
+
 # Schemas of the warehouse, in data-flow order. `published` is what BI tools read.
 SCHEMAS = ("raw", "quarantine", "staging", "intermediate", "marts", "audit", "published")
 

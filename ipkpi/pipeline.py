@@ -110,43 +110,109 @@ def alert_overdue(dsn: str, source: str, instant: datetime, run_id: str | None) 
     return alerted
 
 
-def begin(periods: str, instant: datetime | None = None, *, force: bool = False) -> str | None:
+def begin(periods: str, instant: datetime | None = None, *, force: bool = False, run_id: str | None = None,
+          on_busy=None) -> str | None:
     """Open a publication attempt — unless nothing changed: when the raw months and the code that
     builds and checks the mart are exactly those of the current publication, a new one would be
     the same, so there is no attempt (None) and dbt, the gate and the swap do not run. ``force``
-    opens one all the same (tests of the gate and the swap)."""
-    from ipkpi.publish import current_publication_inputs, input_fingerprint, log_attempt, new_publication_id
+    opens one all the same (tests of the gate and the swap).
+
+    The attempt first takes the publication lock (one attempt at a time, whatever the route). While
+    another live attempt holds it, ``on_busy(holder)`` is called — the DAG reschedules its task,
+    freeing the worker slot — or, without it, this waits."""
+    import time
+
+    from ipkpi.publish import (acquire_lock, current_publication_inputs, drop_other_candidates, input_fingerprint,
+                               log_attempt, new_publication_id, release_lock)
 
     dsn = Settings.from_env().warehouse_dsn
-    fingerprint = input_fingerprint(dsn)
-    current = current_publication_inputs(dsn)
-    if current and current[1] == fingerprint and not force:
-        log.info("no change: the raw months and the transformation are those of publication %s; "
-                 "nothing to build, check or publish", current[0])
-        return None
     publication_id = new_publication_id()
-    log_attempt(dsn, publication_id, periods, fingerprint, instant)
+    while (holder := acquire_lock(dsn, publication_id, run_id, airflow_run_alive)) is not None:
+        if on_busy is not None:
+            on_busy(holder)
+        log.info("waiting for %s to finish", holder)
+        time.sleep(5)
+    try:
+        fingerprint = input_fingerprint(dsn)
+        current = current_publication_inputs(dsn)
+        if current and current[1] == fingerprint and not force:
+            log.info("no change: the raw months and the transformation are those of publication %s; "
+                     "nothing to build, check or publish", current[0])
+            release_lock(dsn, publication_id)
+            return None
+        drop_other_candidates(dsn, publication_id)
+        log_attempt(dsn, publication_id, periods, fingerprint, instant)
+    except BaseException:
+        release_lock(dsn, publication_id)
+        raise
     return publication_id
 
 
+def airflow_run_alive(run_id: str) -> bool | None:
+    """Whether a DAG run of the pipeline is still queued or running (asked through the task SDK);
+    None outside an Airflow task, or when Airflow does not know the run."""
+    try:
+        from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+        state = RuntimeTaskInstance.get_dagrun_state("ipkpi_pipeline", run_id)
+    except Exception:  # not in a task (tools, tests), or the run is unknown
+        return None
+    return str(state) in ("queued", "running", "DagRunState.QUEUED", "DagRunState.RUNNING")
+
+
+PUBLICATION_STEPS = ("transform", "validate", "publish")
+
+
+def abandon_failed_attempt(context) -> None:
+    """On the final failure of a publication step: the attempt is over (marked failed if it was
+    still running) and the publication lock is released, so the next attempt may begin."""
+    import psycopg
+
+    from ipkpi.publish import release_lock
+
+    ti = context.get("task_instance") or context.get("ti")
+    if getattr(ti, "task_id", None) not in PUBLICATION_STEPS:
+        return
+    try:
+        publication_id = ti.xcom_pull(task_ids="begin")
+    except Exception:  # no XCom here (e.g. a callback run outside the task): the run's end frees the lock
+        return
+    if not publication_id:
+        return
+    dsn = Settings.from_env().warehouse_dsn
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("UPDATE audit.publication_log SET status = 'failed', finished_at = now(), "
+                     "detail = detail || jsonb_build_object('abandoned', %s::text) "
+                     "WHERE publication_id = %s AND status = 'running'", (f"{ti.task_id} failed", publication_id))
+    release_lock(dsn, publication_id)
+
+
 def transform(publication_id: str) -> None:
-    from ipkpi.publish import finish_attempt
+    from ipkpi.publish import candidate_schema, finish_attempt, release_lock
     from ipkpi.transform import TransformError, build
 
     settings = Settings.from_env()
     try:
-        build(settings.warehouse_dsn, settings.home, publication_id)
+        build(settings.warehouse_dsn, settings.home, publication_id, candidate_schema(publication_id))
     except TransformError as exc:
         finish_attempt(settings.warehouse_dsn, publication_id, "failed", detail={"transform": str(exc)})
+        release_lock(settings.warehouse_dsn, publication_id)
         raise
 
 
 def validate(publication_id: str) -> dict:
+    """The gate on the attempt's candidate; what it validated is recorded as a digest, which the
+    swap checks."""
+    import psycopg
+
     from ipkpi.gate import run_gate
-    from ipkpi.publish import CANDIDATE, PublicationBlocked, finish_attempt
+    from ipkpi.publish import PublicationBlocked, candidate_digest, candidate_schema, finish_attempt, release_lock
 
     settings = Settings.from_env()
-    result = run_gate(settings.warehouse_dsn, settings.home, CANDIDATE, run_name=publication_id)
+    schema = candidate_schema(publication_id)
+    with psycopg.connect(settings.warehouse_dsn, autocommit=True) as conn:
+        digest = candidate_digest(conn, schema)  # before the gate reads it: a change after this is caught
+    result = run_gate(settings.warehouse_dsn, settings.home, schema, run_name=publication_id)
     summary = result.summary()
     for suite, ok in summary["suites"].items():
         log.info("suite %-32s %s", suite, "PASS" if ok else "FAIL")
@@ -155,10 +221,11 @@ def validate(publication_id: str) -> dict:
     if not result.passed:
         finish_attempt(settings.warehouse_dsn, publication_id, "blocked", len(result.checks),
                        len(result.failed), {"gate": summary})
+        release_lock(settings.warehouse_dsn, publication_id)
         blocking = "; ".join(c.describe() for c in result.blocking)
         raise PublicationBlocked(f"publication {publication_id} blocked by the quality gate: {blocking}")
     finish_attempt(settings.warehouse_dsn, publication_id, "running", len(result.checks), len(result.failed),
-                   {"gate": summary})
+                   {"gate": summary, "validated": {"candidate": schema, "digest": digest}})
     return summary
 
 

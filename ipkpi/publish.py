@@ -4,13 +4,22 @@ BI users read ``published``; a publication appears whole or not at all. The swap
 (O(1), whatever the data size) under a short lock time-out, retried, so a long BI query delays it
 rather than being blocked by it. Every attempt is a row of ``audit.publication_log``, shown to BI
 as the view ``published.publication_log``.
+
+One publication at a time, whatever started the run (the schedule, ``ipkpi run``, ``airflow
+backfill create``, the UI): an attempt holds ``audit.publication_lock`` from ``begin`` until it is
+published, blocked or failed, so dbt's shared schemas (staging, intermediate, marts) are built by
+one run at a time. Each attempt builds its own candidate schema (``candidate_schema``); the gate
+records a digest of what it validated, and the swap refuses a candidate that is not that.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 from datetime import datetime, timezone
 
 import psycopg
@@ -18,7 +27,8 @@ from psycopg import sql
 
 from ipkpi.warehouse import grant_published
 
-CANDIDATE = "publish_candidate"
+CANDIDATE = "publish_candidate"  # where dbt builds the published models when no run names a candidate
+CANDIDATE_PREFIX = "candidate_"
 PUBLISHED = "published"
 PREVIOUS = "published_previous"
 
@@ -35,6 +45,90 @@ class PublicationBlocked(RuntimeError):
 
 def new_publication_id() -> str:
     return datetime.now(timezone.utc).strftime("pub-%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+
+
+def candidate_schema(publication_id: str) -> str:
+    """The attempt's own candidate schema: two runs never build into, check or swap the same one."""
+    return CANDIDATE_PREFIX + re.sub(r"[^a-z0-9]+", "_", publication_id.lower()).strip("_")[:50]
+
+
+# --- one publication at a time ---------------------------------------------------------------
+
+class Holder(NamedTuple):
+    """The attempt that holds the publication lock."""
+
+    publication_id: str
+    dag_run_id: str | None
+
+    def __str__(self) -> str:
+        return f"publication {self.publication_id}" + (f" of run {self.dag_run_id}" if self.dag_run_id else "")
+
+
+# an attempt that has not reached the publication log this long after taking the lock died in begin
+BEGIN_GRACE = "10 minutes"
+
+
+def acquire_lock(dsn: str, publication_id: str, run_id: str | None,
+                 run_alive: Callable[[str], bool | None] = lambda run_id: None) -> Holder | None:
+    """Take the publication lock for this attempt; None when taken, else who holds it.
+
+    A holder whose attempt is over (published, blocked, failed), whose Airflow run has ended
+    (``run_alive`` says False), or that never logged its attempt, is not holding anything: its
+    lock is taken over, and an attempt left 'running' is marked failed ("abandoned")."""
+    with psycopg.connect(dsn) as conn:  # one transaction: the row lock orders competing attempts
+        conn.execute("INSERT INTO audit.publication_lock (publication_id, dag_run_id, acquired_at) "
+                     "VALUES (%s, %s, now()) ON CONFLICT (only_one) DO NOTHING", (publication_id, run_id))
+        held, held_run, status, stale = conn.execute(
+            """SELECT l.publication_id, l.dag_run_id, p.status, l.acquired_at < now() - %s::interval
+               FROM audit.publication_lock l LEFT JOIN audit.publication_log p USING (publication_id)
+               FOR UPDATE OF l""", (BEGIN_GRACE,)).fetchone()
+        if held == publication_id:
+            return None
+        over = status in ("published", "blocked", "failed") or (status is None and stale)
+        if not over and held_run and run_alive(held_run) is False:
+            finish_attempt(dsn, held, "failed", detail={"abandoned": f"its run {held_run} ended without it"}, conn=conn)
+            over = True
+        if not over:
+            return Holder(held, held_run)
+        conn.execute("UPDATE audit.publication_lock SET publication_id = %s, dag_run_id = %s, acquired_at = now()",
+                     (publication_id, run_id))
+        return None
+
+
+def release_lock(dsn: str | None, publication_id: str, conn: psycopg.Connection | None = None) -> None:
+    """Let the next attempt in (with ``conn``: in that transaction, e.g. the swap's)."""
+    statement = "DELETE FROM audit.publication_lock WHERE publication_id = %s"
+    if conn is not None:
+        conn.execute(statement, (publication_id,))
+        return
+    with psycopg.connect(dsn, autocommit=True) as own:
+        own.execute(statement, (publication_id,))
+
+
+def drop_other_candidates(dsn: str, publication_id: str) -> None:
+    """Candidates of earlier attempts (blocked ones are kept for inspection until the next attempt):
+    called under the lock, so none of them belongs to a live attempt."""
+    own = candidate_schema(publication_id)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for (schema,) in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE (starts_with(nspname, %s) OR nspname = %s) AND nspname <> %s",
+                (CANDIDATE_PREFIX, CANDIDATE, own)).fetchall():
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+# the aggregates BI and the white paper read: what the gate validated is these, cell for cell
+DIGESTED = ("kpi_values", "kpi_breakdown", "kpi_catalogue", "source_months")
+
+
+def candidate_digest(conn: psycopg.Connection, schema: str) -> str:
+    """A digest of the candidate's aggregate relations (their size does not grow with the feeds'
+    volume, so this is cheap at any scale)."""
+    parts = []
+    for table in DIGESTED:
+        parts.append(conn.execute(sql.SQL(
+            "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {}.{} t")
+            .format(sql.Identifier(schema), sql.Identifier(table))).fetchone()[0])
+    return ";".join(parts)
 
 
 def log_attempt(dsn: str, publication_id: str, periods: str, fingerprint: str | None = None,
@@ -107,8 +201,37 @@ def finish_attempt(dsn: str, publication_id: str, status: str, checks_run: int |
         own.execute(statement, params)
 
 
+class CandidateMismatch(RuntimeError):
+    """The candidate about to be swapped is not the one this attempt's gate validated."""
+
+
+def check_candidate(conn: psycopg.Connection, publication_id: str) -> str:
+    """The attempt's candidate, if it is exactly what its gate validated, and the attempt holds the
+    publication lock; else CandidateMismatch, and nothing is published."""
+    schema = candidate_schema(publication_id)
+    row = conn.execute("SELECT status, detail -> 'validated' ->> 'digest', "
+                       "EXISTS (SELECT 1 FROM audit.publication_lock WHERE publication_id = %s) "
+                       "FROM audit.publication_log WHERE publication_id = %s FOR UPDATE",
+                       (publication_id, publication_id)).fetchone()
+    if row is None or row[0] != "running" or row[1] is None:
+        raise CandidateMismatch(f"publication {publication_id} was not validated by the gate "
+                                f"(status {row[0] if row else 'unknown'}): nothing published")
+    if not row[2]:
+        raise CandidateMismatch(f"publication {publication_id} does not hold the publication lock: nothing published")
+    if not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone():
+        raise CandidateMismatch(f"the candidate schema {schema} of {publication_id} is gone: nothing published")
+    stamped = conn.execute(sql.SQL("SELECT DISTINCT publication_id FROM {}.kpi_values").format(
+        sql.Identifier(schema))).fetchall()
+    if stamped != [(publication_id,)]:
+        raise CandidateMismatch(f"{schema} holds publication {stamped}, not {publication_id}: nothing published")
+    if candidate_digest(conn, schema) != row[1]:
+        raise CandidateMismatch(f"{schema} changed after the gate validated it: nothing published")
+    return schema
+
+
 def swap(dsn: str, publication_id: str, *, lock_timeout_ms: int = 3000, attempts: int = 20) -> None:
-    """Make the candidate the publication, atomically; keep retrying while BI holds locks.
+    """Make the attempt's validated candidate the publication, atomically; keep retrying while BI
+    holds locks.
 
     Idempotent: when Airflow retries a publish whose swap committed (the process died after), the
     candidate is gone and the log says published — that is the success it reports."""
@@ -120,11 +243,12 @@ def swap(dsn: str, publication_id: str, *, lock_timeout_ms: int = 3000, attempts
                 conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{lock_timeout_ms}ms")))
                 # reported published only once durable, whatever the server's default
                 conn.execute("SET LOCAL synchronous_commit = on")
+                candidate = check_candidate(conn, publication_id)
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(PREVIOUS)))
                 conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
                     sql.Identifier(PUBLISHED), sql.Identifier(PREVIOUS)))
                 conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
-                    sql.Identifier(CANDIDATE), sql.Identifier(PUBLISHED)))
+                    sql.Identifier(candidate), sql.Identifier(PUBLISHED)))
                 conn.execute(LOG_VIEW.format(schema=PUBLISHED))
                 conn.execute(sql.SQL(
                     """INSERT INTO audit.source_month_first_published (source, period, publication_id, published_at)
@@ -132,6 +256,7 @@ def swap(dsn: str, publication_id: str, *, lock_timeout_ms: int = 3000, attempts
                        WHERE is_available ON CONFLICT DO NOTHING""").format(sql.Identifier(PUBLISHED)))
                 grant_published(conn, PUBLISHED)
                 finish_attempt(dsn, publication_id, "published", conn=conn)
+                release_lock(None, publication_id, conn=conn)
             break
         except psycopg.errors.LockNotAvailable:
             if attempt == attempts:

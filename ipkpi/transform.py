@@ -42,14 +42,21 @@ def dbt_env(dsn: str, home: Path) -> dict[str, str]:
 PUBLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
-def run_dbt(args: list[str], dsn: str, home: Path, publication_id: str | None = None) -> str:
-    """Run ``dbt <args>``; raise with dbt's own summary of what failed."""
+def run_dbt(args: list[str], dsn: str, home: Path, publication_id: str | None = None,
+            candidate: str | None = None) -> str:
+    """Run ``dbt <args>``; raise with dbt's own summary of what failed. ``candidate``: the schema
+    the published models are built into (default ``publish_candidate``)."""
     command = [str(Path(sys.executable).with_name("dbt")), "--no-use-colors", *args, "--project-dir",
                str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
     if publication_id is not None:
         if not PUBLICATION_ID.match(publication_id):
             raise ValueError(f"not a publication id: {publication_id!r}")
-        command += ["--vars", json.dumps({"publication_id": publication_id})]
+        dbt_vars = {"publication_id": publication_id}
+        if candidate is not None:
+            if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", candidate):
+                raise ValueError(f"not a candidate schema: {candidate!r}")
+            dbt_vars["candidate_schema"] = candidate
+        command += ["--vars", json.dumps(dbt_vars)]
     result = subprocess.run(command, env=dbt_env(dsn, home), cwd=DBT_PROJECT, capture_output=True, text=True)
     output = result.stdout + result.stderr
     if result.returncode != 0:
@@ -71,6 +78,7 @@ def summarise_failure(args: list[str], output: str) -> str:
     return head + ": " + " | ".join(details[:5])
 
 
-def build(dsn: str, home: Path, publication_id: str) -> str:
-    """Seeds, models and dbt tests; the publication candidate is built into `publish_candidate`."""
-    return run_dbt(["build"], dsn, home, publication_id)
+def build(dsn: str, home: Path, publication_id: str, candidate: str | None = None) -> str:
+    """Seeds, models and dbt tests; the publication candidate is built into ``candidate`` (the
+    attempt's own schema; `publish_candidate` when none is named)."""
+    return run_dbt(["build"], dsn, home, publication_id, candidate)

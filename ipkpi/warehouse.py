@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS audit.source_month_first_published (
     published_at    timestamptz NOT NULL,
     PRIMARY KEY (source, period)
 );
+-- one publication attempt at a time (ipkpi.publish.acquire_lock): held from begin to the swap
+CREATE TABLE IF NOT EXISTS audit.publication_lock (
+    only_one        boolean PRIMARY KEY DEFAULT true CHECK (only_one),
+    publication_id  text NOT NULL,
+    dag_run_id      text,
+    acquired_at     timestamptz NOT NULL
+);
 """
 
 GRANTS = """
@@ -65,7 +72,8 @@ DO $$ DECLARE r record; BEGIN
     EXECUTE format('GRANT ipkpi_loader, ipkpi_transformer TO %I', current_user);
     EXECUTE format('GRANT CREATE ON DATABASE %I TO ipkpi_transformer', current_database());
     FOR r IN SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname IN ('staging', 'intermediate', 'marts', 'publish_candidate')
+             WHERE (n.nspname IN ('staging', 'intermediate', 'marts', 'publish_candidate')
+                    OR starts_with(n.nspname, 'candidate_'))
                AND c.relkind IN ('r', 'v', 'm', 'p') AND pg_get_userbyid(c.relowner) = current_user LOOP
         EXECUTE format('ALTER %s %I.%I OWNER TO ipkpi_transformer',
                        CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,

@@ -20,7 +20,7 @@ from ingest.http import Endpoint
 from ingest.registry import SOURCES
 from ingest.runner import ingest_months
 from ipkpi import pipeline
-from ipkpi.publish import PublicationBlocked
+from ipkpi.publish import PublicationBlocked, candidate_schema
 from sandbox import SandboxConfig, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,11 @@ MONTHS = [f"{y}-{m:02d}" for y in (2020, 2021) for m in range(1, 13)]
 def rows(dsn: str, statement: str, params=()) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(statement, params).fetchall()
+
+
+def execute(dsn: str, statement: str, params=()) -> None:
+    with psycopg.connect(dsn) as conn:
+        conn.execute(statement, params)
 
 
 def published_digest(dsn: str) -> dict[str, str]:
@@ -154,9 +159,10 @@ def test_district_above_city_blocks(pub_dsn):
     before = published_digest(pub_dsn)
     publication_id = pipeline.begin("test", force=True)
     pipeline.transform(publication_id)
+    candidate = candidate_schema(publication_id)
     with psycopg.connect(pub_dsn) as conn:
-        conn.execute("""UPDATE publish_candidate.kpi_values d SET value = c.value + 1
-                        FROM publish_candidate.kpi_values c
+        conn.execute(f"""UPDATE {candidate}.kpi_values d SET value = c.value + 1
+                        FROM {candidate}.kpi_values c
                         WHERE d.kpi_code = 'court_cases_received' AND d.grain = 'year' AND d.period = '2021'
                           AND d.region_code = '330212' AND c.kpi_code = d.kpi_code AND c.grain = d.grain
                           AND c.period = d.period AND c.region_code = '330200'""")
@@ -288,3 +294,61 @@ def test_a_retried_publish_after_a_committed_swap_succeeds(pub_dsn):
     pipeline.publish(publication_id)
     assert published_digest(pub_dsn) == before
     assert log_entry(pub_dsn, publication_id)[0] == "published"
+
+
+class Busy(Exception):
+    pass
+
+
+def busy(holder):
+    raise Busy(str(holder))
+
+
+def test_one_publication_attempt_at_a_time(pub_dsn):
+    """While an attempt is open, another cannot begin (the DAG reschedules it); once the first is
+    published, the second begins and builds its own candidate."""
+    first = pipeline.begin("first", force=True, run_id="run-a")
+    with pytest.raises(Busy, match=f"publication {first} of run run-a"):
+        pipeline.begin("second", force=True, run_id="run-b", on_busy=busy)
+    pipeline.transform(first)
+    pipeline.validate(first)
+    pipeline.publish(first)
+    second = pipeline.begin("second", force=True, run_id="run-b", on_busy=busy)
+    assert candidate_schema(second) != candidate_schema(first)
+    pipeline.transform(second)
+    pipeline.validate(second)
+    pipeline.publish(second)
+    assert rows(pub_dsn, "SELECT DISTINCT publication_id FROM published.kpi_values") == [(second,)]
+
+
+def test_an_abandoned_attempt_does_not_hold_the_lock(pub_dsn):
+    """An attempt whose step failed for good (or whose run ended) no longer blocks the next one."""
+    stuck = pipeline.begin("stuck", force=True, run_id="run-dead")
+    with pytest.raises(Busy):
+        pipeline.begin("next", force=True, on_busy=busy)
+    from ipkpi.publish import acquire_lock, new_publication_id
+
+    assert acquire_lock(pub_dsn, new_publication_id(), "run-c", lambda run_id: run_id != "run-dead") is None
+    assert log_entry(pub_dsn, stuck)[0] == "failed"
+    execute(pub_dsn, "DELETE FROM audit.publication_lock")
+
+
+def test_the_swap_publishes_only_what_its_gate_validated(pub_dsn):
+    """A candidate changed after the gate passed it, or another attempt's candidate, is refused."""
+    from ipkpi.publish import CandidateMismatch
+
+    before = published_digest(pub_dsn)
+    publication_id = pipeline.begin("test", force=True)
+    pipeline.transform(publication_id)
+    pipeline.validate(publication_id)
+    candidate = candidate_schema(publication_id)
+    with psycopg.connect(pub_dsn) as conn:
+        conn.execute(f"UPDATE {candidate}.kpi_values SET value = value + 1 WHERE kpi_code = 'court_cases_received'")
+    with pytest.raises(CandidateMismatch, match="changed after the gate validated it"):
+        pipeline.publish(publication_id)
+    assert published_digest(pub_dsn) == before
+    # an id that never passed the gate cannot be published either, whatever candidate exists
+    with pytest.raises(CandidateMismatch, match="not validated"):
+        pipeline.publish("pub-never-validated")
+    execute(pub_dsn, "UPDATE audit.publication_log SET status = 'failed' WHERE publication_id = %s", (publication_id,))
+    execute(pub_dsn, "DELETE FROM audit.publication_lock")
