@@ -14,15 +14,10 @@ from functools import cached_property
 from typing import Any, Iterable, Protocol
 
 from ingest.calendar import Rhythm
-from ingest.http import FeedClient
-
-
-class FeedError(RuntimeError):
-    """A payload or a response the contract does not allow: fails the task, names where."""
-
-    def __init__(self, source: str, period: str, url: str, message: str):
-        self.source, self.period, self.url = source, period, url
-        super().__init__(f"{source} {period}: {message} ({url})")
+# FeedError: a payload or a response the contract does not allow (or over a bound of
+# ingest.limits): fails the task, names source, period and URL. Defined with the HTTP layer, which
+# raises it too; connectors import it from here.
+from ingest.http import FeedClient, FeedError  # noqa: F401
 
 
 class RowError(ValueError):

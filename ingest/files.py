@@ -1,15 +1,21 @@
 """What the monthly *file* feeds share (customs XLSX, police and finance CSV): a conditional GET
-where 404 means "not published yet", and reading a CSV export whose rows go to raw or quarantine.
+where 404 means "not published yet", reading a CSV export whose rows go to raw or quarantine, and
+the bounds a zipped workbook must keep before anything unzips it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import zipfile
 
 from ingest.base import FeedError, Fetched, Parsed, Payload
 from ingest.fields import WHITESPACE, Field
 from ingest.http import FeedClient, public_url
+from ingest.limits import Limits, megabytes
+
+# the compression ratio is judged only for entries at least this large: a small entry cannot cost much
+RATIO_FLOOR = 1 << 20
 
 
 def fetch_file(client: FeedClient, source: str, period: str, path: str, *, etag: str | None,
@@ -17,7 +23,7 @@ def fetch_file(client: FeedClient, source: str, period: str, path: str, *, etag:
     headers = dict(headers or {})
     if etag:
         headers["If-None-Match"] = etag  # cheap re-check of a month we hold: 304 if not re-issued
-    response = client.get(path, params=params, headers=headers, auth=auth, what=f"{source} {period}")
+    response = client.get(path, params=params, headers=headers, auth=auth, source=source, period=period)
     if response.status_code == 404:
         return Fetched(not_published=True)
     if response.status_code == 304:
@@ -28,6 +34,37 @@ def fetch_file(client: FeedClient, source: str, period: str, path: str, *, etag:
     return Fetched([Payload(url, response.content, response.status_code, etag=response.headers.get("ETag"),
                             last_modified=response.headers.get("Last-Modified"),
                             content_type=response.headers.get("Content-Type"))])
+
+
+def check_zip(payload: Payload, source: str, period: str, limits: Limits) -> None:
+    """Refuse a zip (an XLSX workbook) that would unzip past the bounds, from its central directory
+    alone: nothing is decompressed. Each entry's uncompressed size, their sum, and (for entries of
+    a megabyte or more) the compression ratio. Python's zipfile — openpyxl's — never yields more
+    than an entry's declared size, so the declared sizes bound what parsing can cost.
+    A body that is not a zip is left to the parser, which says so."""
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(payload.body)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return
+    cap = limits.max_unzipped_bytes
+
+    def refuse(reason: str) -> FeedError:
+        return FeedError(source, period, payload.url, f"workbook refused before unzipping: {reason}")
+
+    total = 0
+    for entry in entries:
+        if entry.file_size > cap:
+            raise refuse(f"entry {entry.filename!r} unzips to {entry.file_size:,} bytes, over the cap of "
+                         f"{megabytes(cap)} (IPKPI_MAX_UNZIPPED_MB)")
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size >= RATIO_FLOOR and ratio > limits.max_zip_ratio:
+            raise refuse(f"entry {entry.filename!r} is compressed {ratio:,.0f}:1 ({entry.compress_size:,} → "
+                         f"{entry.file_size:,} bytes), over the ratio cap of {limits.max_zip_ratio:g} "
+                         f"(IPKPI_MAX_ZIP_RATIO)")
+        total += entry.file_size
+        if total > cap:
+            raise refuse(f"its {len(entries)} entries unzip to more than {megabytes(cap)} "
+                         f"(IPKPI_MAX_UNZIPPED_MB)")
 
 
 def decode(payload: Payload, source: str, period: str, encoding: str) -> str:

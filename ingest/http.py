@@ -1,9 +1,16 @@
 """HTTP for every feed, written once: time-outs, retries with back-off honouring Retry-After,
-credentials that never reach a message or a log.
+credentials that never reach a message or a log, bounds on what a response may cost.
 
 Transient faults (429, 500, 502, 503, 504, connection resets, read time-outs) are retried by
 urllib3's ``Retry``; a request that still fails raises, and Airflow retries the task.
 401/403 is a configuration error: it fails at once, naming the connection id.
+
+A body is bounded (:mod:`ingest.limits`): its declared ``Content-Length``, the bytes on the wire
+and the bytes decoded (gzip/deflate are undone piece by piece as they arrive) may not pass the
+payload cap, and reading it may not take longer than the request deadline, wall-clock (requests'
+read time-out is per read: a body trickled a byte at a time never trips it). Reading stops at
+the bound — at most the cap plus one piece is ever held — and raises a :class:`FeedError`, which
+is not retried: the same request would meet the same body.
 """
 
 from __future__ import annotations
@@ -12,6 +19,9 @@ import json
 import logging
 import os
 import re
+import socket
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -19,6 +29,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from ingest.limits import Limits, megabytes
 
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 # a body is read in pieces of this size: requests' own 10 KB pieces cost a ×1000 police year
@@ -47,6 +59,18 @@ class AuthError(RuntimeError):
 
 class TransientError(RuntimeError):
     """Retries exhausted: the task fails and Airflow retries it later."""
+
+
+class FeedError(RuntimeError):
+    """A payload or a response the contract does not allow: fails the task, names where.
+
+    Not transient: the pipeline fails the task without Airflow retries. Connectors import it
+    from :mod:`ingest.base`; it lives here so that the HTTP layer can raise it too.
+    """
+
+    def __init__(self, source: str, period: str, url: str, message: str):
+        self.source, self.period, self.url = source, period, url
+        super().__init__(f"{source} {period}: {message} ({url})")
 
 
 @dataclass(frozen=True)
@@ -101,13 +125,53 @@ def public_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe=":%*")))
 
 
+class _Deadline:
+    """Ends a body read at a wall-clock deadline: a timer shuts the connection's socket, which
+    wakes a read blocked on a trickling peer. ``finish()`` says whether the deadline struck."""
+
+    def __init__(self, streamed: requests.Response, seconds: float):
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._done = False
+        self._lock = threading.Lock()
+        self._sock = getattr(getattr(streamed.raw, "connection", None), "sock", None)
+        self._timer = threading.Timer(seconds, self._strike)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _strike(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            if self._sock is not None:
+                try:
+                    self._sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def passed(self) -> bool:
+        """Checked between pieces: the deadline passed (whether or not the timer ran yet)."""
+        if time.monotonic() > self.at:
+            self._strike()
+        return self.expired
+
+    def finish(self) -> bool:
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
+            return self.expired
+
+
 class FeedClient:
-    """A requests session for one feed, with the shared retry policy."""
+    """A requests session for one feed, with the shared retry policy and bounds."""
 
     def __init__(self, endpoint: Endpoint, *, timeout: tuple[float, float] = (5.0, 30.0),
-                 retries: int = 6, backoff: float = 0.5, backoff_max: float = 30.0):
+                 retries: int = 6, backoff: float = 0.5, backoff_max: float = 30.0,
+                 limits: Limits | None = None):
         self.endpoint = endpoint
         self.timeout = timeout
+        self.limits = limits or Limits.from_env()
         self.session = requests.Session()
         retry = Retry(
             total=retries, connect=retries, read=retries, status=retries, other=0,
@@ -118,15 +182,17 @@ class FeedClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def get(self, path: str, *, params: dict | None = None, headers: dict | None = None,
-            auth=None, what: str = "") -> Reply:
-        """GET ``host + path``. Raises AuthError on 401/403, TransientError when retries run out."""
+    def get(self, path: str, *, source: str, period: str, params: dict | None = None,
+            headers: dict | None = None, auth=None) -> Reply:
+        """GET ``host + path`` for a source's period. Raises AuthError on 401/403, TransientError
+        when retries run out, FeedError when the body passes a bound (:mod:`ingest.limits`)."""
         url = self.endpoint.host + path
+        what = f"{source} {period}"
         try:
             with self.session.get(url, params=params, headers=headers, auth=auth, timeout=self.timeout,
                                   stream=True) as streamed:
                 response = Reply(streamed.status_code, streamed.url, streamed.headers,
-                                 b"".join(streamed.iter_content(BODY_PIECE)))
+                                 self._body(streamed, source, period))
         except requests.RequestException as exc:
             shown = public_url(requests.Request("GET", url, params=params).prepare().url)
             raise TransientError(f"{what}: request failed after retries: {type(exc).__name__} ({shown})") from None
@@ -138,6 +204,43 @@ class FeedClient:
         if response.status_code in TRANSIENT_STATUSES:
             raise TransientError(f"{what}: HTTP {response.status_code} after retries ({shown})")
         return response
+
+    def _body(self, streamed: requests.Response, source: str, period: str) -> bytes:
+        """The body, read in BODY_PIECE pieces within the payload cap and the deadline."""
+        limits = self.limits
+        cap = limits.max_payload_bytes
+
+        def refuse(reason: str) -> FeedError:
+            return FeedError(source, period, public_url(streamed.url), reason)
+
+        over = f"over the payload cap of {megabytes(cap)} (IPKPI_MAX_PAYLOAD_MB)"
+        declared = streamed.headers.get("Content-Length", "")
+        if declared.strip().isdigit() and int(declared) > cap:
+            raise refuse(f"Content-Length {int(declared):,} bytes, {over}")
+        deadline = _Deadline(streamed, limits.request_deadline_s)
+        late = (f"body not received within the request deadline of {limits.request_deadline_s:g} s "
+                f"(IPKPI_REQUEST_DEADLINE_S)")
+        pieces: list[bytes] = []
+        decoded = 0
+        try:
+            for piece in streamed.iter_content(BODY_PIECE):  # gzip/deflate undone a piece at a time
+                decoded += len(piece)
+                if decoded > cap:
+                    raise refuse(f"body {over}: stopped after {decoded:,} bytes decoded")
+                if streamed.raw.tell() > cap:
+                    raise refuse(f"body {over}: stopped after {streamed.raw.tell():,} bytes received")
+                if deadline.passed():
+                    raise refuse(f"{late}: {decoded:,} bytes in")
+                pieces.append(piece)
+        except requests.RequestException:
+            if deadline.finish():  # the deadline cut the connection
+                raise refuse(f"{late}: {decoded:,} bytes in") from None
+            raise
+        finally:
+            struck = deadline.finish()
+        if struck:  # a close-delimited body cut by the deadline looks complete: it is not
+            raise refuse(f"{late}: {decoded:,} bytes in")
+        return b"".join(pieces)
 
     def close(self) -> None:
         self.session.close()

@@ -21,7 +21,6 @@ from ingest.http import FeedClient, public_url
 
 CATEGORIES = {"专利侵权纠纷行政裁决", "假冒专利", "商标侵权", "商标假冒", "地理标志侵权", "其他"}
 STATUSES = {"办理中", "已结案", "已撤销"}
-MAX_PAGES = 10_000
 
 # indicator -> (unit, basis), SOURCES.md §4b
 INDICATORS = {
@@ -73,16 +72,22 @@ class AmrCases:
         headers = {"X-Api-Key": client.endpoint.password or ""}
         payloads: list[Payload] = []
         cursor = None
-        for page in range(1, MAX_PAGES + 1):
+        seen: dict[str, int] = {}  # cursor -> the page it was given on: a cursor given twice loops
+        max_pages = client.limits.max_pages
+        for page in range(1, max_pages + 1):
             params = {"month": period, **({"cursor": cursor} if cursor else {})}
 
             def get_page():
                 response = client.get("/api/v2/enforcement/cases", params=params, headers=headers,
-                                      what=f"amr_cases {period}")
+                                      source=self.name, period=period)
                 body = json_body(response, self.name, period)
                 expect_keys(body, ("items", "next_cursor"), self.name, period, public_url(response.url))
                 if not isinstance(body["items"], list):
                     raise FeedError(self.name, period, public_url(response.url), "items is not a list")
+                if body["next_cursor"] is not None and not (isinstance(body["next_cursor"], str)
+                                                            and body["next_cursor"]):
+                    raise FeedError(self.name, period, public_url(response.url),
+                                    "next_cursor is neither a non-empty string nor null")
                 return response, body
 
             # the feed gives about 100 a page: a page far shorter than its predecessor, not the last, is short
@@ -97,7 +102,13 @@ class AmrCases:
             cursor = body["next_cursor"]
             if cursor is None:
                 return Fetched(payloads)
-        raise FeedError(self.name, period, payloads[-1].url, f"still paging after {MAX_PAGES} pages")
+            if cursor in seen:
+                raise FeedError(self.name, period, payloads[-1].url,
+                                f"next_cursor of page {page} repeats the one page {seen[cursor]} gave: the "
+                                f"cursors loop")
+            seen[cursor] = page
+        raise FeedError(self.name, period, payloads[-1].url,
+                        f"still paging after {max_pages:,} pages: over the page cap (IPKPI_MAX_PAGES)")
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
         return parse_pages(payloads, self.name, period, "items", self._row)

@@ -30,6 +30,20 @@ def window(period: str) -> tuple[str, str]:
     return start.isoformat(), start.add(months=1).isoformat()
 
 
+def valid_total(total) -> bool:
+    return isinstance(total, int) and not isinstance(total, bool) and total >= 0
+
+
+def check_total(total, page_size: int, max_pages: int, source: str, period: str, url: str) -> None:
+    """``total`` is a count, and the pages it takes stay within the page cap (IPKPI_MAX_PAGES)."""
+    if not valid_total(total):
+        raise FeedError(source, period, url, f"total {total!r} is not a non-negative integer")
+    pages = math.ceil(total / page_size)
+    if pages > max_pages:
+        raise FeedError(source, period, url, f"total {total:,} takes {pages:,} pages of {page_size}, over the "
+                                             f"page cap of {max_pages:,} (IPKPI_MAX_PAGES)")
+
+
 class Court:
     name = "court"
     conn_id = "ipkpi_court"
@@ -65,13 +79,16 @@ class Court:
             params = {"updated_since": since, "updated_before": before, "page": page, "page_size": self.page_size}
 
             def get_page():
-                response = client.get("/v1/ip-cases", params=params, headers=headers, what=f"court {period}")
+                response = client.get("/v1/ip-cases", params=params, headers=headers, source=self.name,
+                                      period=period)
                 body = json_body(response, self.name, period)
                 expect_keys(body, ("total", "data"), self.name, period, public_url(response.url))
                 return response, body
 
             def short(result):
                 _, body = result
+                if not valid_total(body["total"]):
+                    return False  # not a count: refused below
                 expected = min(self.page_size, body["total"] - received)
                 return isinstance(body["data"], list) and len(body["data"]) < expected
 
@@ -80,6 +97,8 @@ class Court:
             if total is not None and body["total"] != total:
                 raise FeedError(self.name, period, url, f"total changed while paging ({total} → {body['total']})")
             total = body["total"]
+            if page == 1:  # what total promises is checked before a second page is asked for
+                check_total(total, self.page_size, client.limits.max_pages, self.name, period, url)
             if not isinstance(body["data"], list) or len(body["data"]) > self.page_size:
                 raise FeedError(self.name, period, url, "data is not a list of at most page_size records")
             if total == 0:

@@ -15,8 +15,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from ingest import fields
 from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
 from ingest.calendar import Rhythm
-from ingest.files import fetch_file
+from ingest.files import check_zip, fetch_file
 from ingest.http import FeedClient
+from ingest.limits import Limits
 
 SHEET = "查获明细"
 UNIT_LINE = "填报单位：宁波海关　　计量单位：件、万元"
@@ -68,14 +69,18 @@ class Customs:
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
         year, month = period.split("-")
-        return fetch_file(client, self.name, period, f"/reports/ipr-seizures/{year}/{month}.xlsx", etag=etag,
-                          headers={"X-Access-Key": client.endpoint.password or ""})
+        fetched = fetch_file(client, self.name, period, f"/reports/ipr-seizures/{year}/{month}.xlsx", etag=etag,
+                             headers={"X-Access-Key": client.endpoint.password or ""})
+        for payload in fetched.payloads:  # a zip bomb is refused here: before it is archived or opened
+            check_zip(payload, self.name, period, client.limits)
+        return fetched
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
         from openpyxl import load_workbook
 
         payload = payloads[0]
         fail = lambda message: FeedError(self.name, period, payload.url, message)  # noqa: E731
+        check_zip(payload, self.name, period, Limits.from_env())  # fetch checked it; a parse alone checks too
         try:
             workbook = load_workbook(io.BytesIO(payload.body), read_only=True, data_only=True)
         except Exception as exc:
