@@ -10,6 +10,19 @@ from .timeutil import TZ, parse_iso
 
 AGENCIES = ("court", "customs", "police", "amr", "finance")
 FAULT_KINDS = ("429", "500", "502", "503", "reset", "timeout", "short_page")
+# Opt-in hostile behaviours (README "Hostile mode"): mode -> the agencies it can apply to.
+# The body modes replace the body of a route's 200 answers; the others change a feed's paging.
+BODY_AGENCIES = AGENCIES
+HOSTILE_MODES = {
+    "huge_body": BODY_AGENCIES,        # hostile_size bytes, with a Content-Length saying so
+    "unbounded_body": BODY_AGENCIES,   # hostile_size bytes, no Content-Length (ends when the connection closes)
+    "gzip_bomb": BODY_AGENCIES,        # hostile_size bytes gzip-compressed (Content-Encoding: gzip), ~1000:1
+    "trickle": BODY_AGENCIES,          # the real body, one byte every trickle_interval seconds
+    "zip_bomb": ("customs",),          # the real workbook, its sheet padded to hostile_size bytes, ~1000:1
+    "endless_pages": ("amr",),         # AMR cases: full pages and a fresh next_cursor for ever
+    "repeated_cursor": ("amr",),       # AMR cases: every page's next_cursor is page 2's
+    "huge_total": ("court",),          # courts: total = hostile_total, full pages for ever
+}
 DEFAULT_SEED = 20180101
 DEFAULT_AS_OF = "2026-06-30T00:00:00+08:00"
 
@@ -45,6 +58,10 @@ class SandboxConfig:
         would at that instant: everything published later (Dataset.publication_events) is hidden.
     fault_*: transient fault injection (off by default).
     traps: opt-in extra traps, e.g. {"ytd_decrease": "2021-05", "customs_total_mismatch": "2020-03"}.
+    hostile: opt-in hostile behaviours (off by default), a tuple of modes of HOSTILE_MODES (each on
+        every agency it can apply to), a comma-separated string, or a mapping mode -> agency name(s)
+        or True, e.g. {"trickle": "police", "huge_total": True}. Sizes: hostile_size bytes (body
+        modes, zip_bomb), hostile_total (huge_total), trickle_interval seconds (trickle).
     """
 
     credentials: Mapping[str, str] = field(default_factory=dict)
@@ -58,6 +75,10 @@ class SandboxConfig:
     timeout_delay: float = 3.0
     police_user: str = "ipkpi"
     traps: Mapping[str, Any] = field(default_factory=dict)
+    hostile: Any = ()
+    hostile_size: int = 64 << 20
+    hostile_total: int = 10 ** 9
+    trickle_interval: float = 2.0
 
     def __post_init__(self) -> None:
         self.credentials = dict(self.credentials or {})
@@ -79,7 +100,17 @@ class SandboxConfig:
         unknown = set(self.traps) - set(OPT_IN_TRAPS)
         if unknown:
             raise ValueError(f"unknown traps {sorted(unknown)}; known: {OPT_IN_TRAPS}")
+        self.hostile = hostile_modes(self.hostile)
+        self.hostile_size = int(self.hostile_size)
+        self.hostile_total = int(self.hostile_total)
+        self.trickle_interval = float(self.trickle_interval)
+        if self.hostile_size < 1 or self.hostile_total < 1 or self.trickle_interval < 0:
+            raise ValueError("hostile_size and hostile_total must be >= 1, trickle_interval >= 0")
         self.as_of_dt  # validate
+
+    def hostile_to(self, mode: str, agency: str) -> bool:
+        """Whether the hostile ``mode`` is on for ``agency``."""
+        return agency in self.hostile.get(mode, ())
 
     @property
     def as_of_dt(self) -> datetime:
@@ -98,3 +129,30 @@ class SandboxConfig:
         if missing:
             raise ValueError(f"credentials file lacks {missing}")
         return {k: str(v) for k, v in data.items()}
+
+
+def hostile_modes(given) -> dict:
+    """``hostile`` as {mode: frozenset of agencies}: from a tuple/list of modes, a comma-separated
+    string, or a mapping mode -> agency, list of agencies, or True (every agency it applies to)."""
+    if not given:
+        return {}
+    if isinstance(given, str):
+        given = [m.strip() for m in given.split(",") if m.strip()]
+    if not isinstance(given, Mapping):
+        given = {m: True for m in given}
+    modes = {}
+    for mode, agencies in given.items():
+        if mode not in HOSTILE_MODES:
+            raise ValueError(f"unknown hostile mode {mode!r}; known: {tuple(HOSTILE_MODES)}")
+        applicable = HOSTILE_MODES[mode]
+        if agencies is True:
+            agencies = applicable
+        elif isinstance(agencies, str):
+            agencies = (agencies,)
+        elif not agencies:
+            continue
+        bad = [a for a in agencies if a not in applicable]
+        if bad:
+            raise ValueError(f"hostile mode {mode!r} applies to {applicable}, not {bad}")
+        modes[mode] = frozenset(agencies)
+    return modes

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
 import re
 import socket
@@ -13,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, List, Optional
+from typing import Dict, Iterable, List, Optional
 from urllib.parse import parse_qs, urlsplit
 
 from .config import AGENCIES, SandboxConfig
@@ -43,6 +44,10 @@ class Response:
     status: int
     body: bytes = b""
     headers: Dict[str, str] = field(default_factory=dict)
+    # hostile mode only (sandbox/hostile.py): the body sent piece by piece instead of ``body``, each
+    # piece after ``delay`` seconds; the headers say the length, or nothing (the connection closes)
+    chunks: Optional[Iterable[bytes]] = None
+    delay: float = 0.0
 
 
 def json_response(status: int, obj, headers=None) -> Response:
@@ -202,6 +207,9 @@ class App:
         total = len(vs)
         start = (page - 1) * page_size
         chunk = vs[start:start + page_size]
+        if vs and self.cfg.hostile_to("huge_total", "court"):  # hostile: a total no window holds, pages for ever
+            total = self.cfg.hostile_total
+            chunk = [vs[(start + k) % len(vs)] for k in range(page_size)]
         if req.short_page and len(chunk) == page_size and start + page_size < total:
             chunk = chunk[:max(0, page_size - 1 - int(hashlib.sha1(req.path.encode() + str(page).encode()).digest()[0]) % 3)]
         data = ",".join(court_record_json(self.ds.court.materialise(v)) for v in chunk)
@@ -246,6 +254,11 @@ class App:
         items = amr_served_json(self.ds.amr, i, self.as_of) if FIRST_YM <= i <= LAST_YM else []
         chunk = items[offset:offset + self.AMR_PAGE]
         nxt = self._cursor(month, offset + self.AMR_PAGE) if offset + self.AMR_PAGE < len(items) else None
+        endless = self.cfg.hostile_to("endless_pages", "amr")
+        looping = self.cfg.hostile_to("repeated_cursor", "amr")
+        if items and (endless or looping):  # hostile: full pages for ever, fresh cursors or page 2's again
+            chunk = [items[(offset + k) % len(items)] for k in range(self.AMR_PAGE)]
+            nxt = self._cursor(month, offset + self.AMR_PAGE if endless else self.AMR_PAGE)
         body = b'{"items":[' + b",".join(chunk) + b'],"next_cursor":' + json.dumps(nxt).encode() + b"}"
         return Response(200, body, {"Content-Type": "application/json; charset=utf-8"})
 
@@ -274,6 +287,10 @@ class App:
         if found is None:
             return error(404, "not published")
         body, published_at = found
+        if self.cfg.hostile_to("zip_bomb", "customs"):
+            from .hostile import zip_bomb
+
+            body = zip_bomb(body, self.cfg.hostile_size)
         return self.file_response(req, body, published_at,
                                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                   f"{y:04d}{m:02d}.xlsx")
@@ -348,6 +365,12 @@ class Handler(BaseHTTPRequestHandler):
             import traceback
             traceback.print_exc()
             resp = error(500, f"sandbox error: {type(exc).__name__}")
+        if app.cfg.hostile and resp.status == 200:
+            from .hostile import BODY_MODES, hostile_body
+
+            mode = next((m for m in BODY_MODES if app.cfg.hostile_to(m, agency)), None)
+            if mode:
+                resp = hostile_body(mode, resp, app.cfg)
         self._send(resp, head)
 
     def _reset(self):
@@ -362,6 +385,9 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
     def _send(self, resp: Response, head: bool):
+        if resp.chunks is not None:
+            self._send_chunks(resp, head)
+            return
         try:
             self.send_response(resp.status)
             for k, v in resp.headers.items():
@@ -374,6 +400,25 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True
+
+    def _send_chunks(self, resp: Response, head: bool):
+        """A hostile body: piece by piece, each after ``resp.delay``, until done or the client leaves."""
+        self.close_connection = True  # a client that gives up mid-body leaves the connection unusable
+        try:
+            self.send_response(resp.status)
+            for k, v in resp.headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.flush()
+            if head:
+                return
+            for piece in resp.chunks:
+                if resp.delay:
+                    time.sleep(resp.delay)
+                self.wfile.write(piece)
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.wfile = io.BytesIO()  # the client left (as it should): the handler's last flush goes nowhere
 
 
 class _Server(ThreadingHTTPServer):
