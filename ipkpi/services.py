@@ -25,6 +25,7 @@ from ipkpi.config import ROOT, Settings
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")
+CELERY_WORKER = "airflow-celery-worker-"  # PID files airflow-celery-worker-1.pid, …
 SOURCE_CONN_IDS = tuple(sorted(set(SOURCES.values())))  # one connection per agency
 
 
@@ -257,7 +258,10 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW_HOME": str(settings.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # LocalExecutor here; AIRFLOW__CORE__EXECUTOR=CeleryExecutor (with AIRFLOW__CELERY__BROKER_URL, as
+        # docker-compose runs it) also starts IPKPI_CELERY_WORKERS `airflow celery worker` processes
+        "AIRFLOW__CORE__EXECUTOR": os.environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor"),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": os.environ.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "2"),
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
@@ -289,14 +293,17 @@ def airflow_env(settings: Settings) -> dict[str, str]:
 
 
 SCHEDULE_SETTINGS = ("IPKPI_SCHEDULE", "IPKPI_FIRST_MONTH", "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE")
+EXECUTOR_SETTINGS = ("AIRFLOW__CORE__EXECUTOR", "IPKPI_CELERY_WORKERS", "AIRFLOW__CELERY__BROKER_URL",
+                     "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CELERY__WORKER_CONCURRENCY")
 
 
 def config_fingerprint(env: dict[str, str]) -> str:
-    """A hash (never the values) of the settings that decide where data comes from and goes to, and
-    what the schedule does (its cadence, first month, the agencies' expected lags)."""
+    """A hash (never the values) of the settings that decide where data comes from and goes to,
+    what the schedule does (its cadence, first month, the agencies' expected lags) and what runs the
+    tasks (the executor and its workers)."""
     relevant = {k: v for k, v in sorted(env.items())
                 if k.startswith(("AIRFLOW_CONN_IPKPI_", "IPKPI_LAG_DAYS_"))  # ipkpi_alerts too
-                or k in ("IPKPI_WAREHOUSE_DSN", *SCHEDULE_SETTINGS)}
+                or k in ("IPKPI_WAREHOUSE_DSN", *SCHEDULE_SETTINGS, *EXECUTOR_SETTINGS)}
     return hashlib.sha256(json.dumps(relevant).encode()).hexdigest()
 
 
@@ -326,8 +333,28 @@ def ensure_airflow_db(settings: Settings) -> None:
     stamp.write_text(version)
 
 
+def celery_workers(env: dict[str, str]) -> list[str]:
+    """The Celery workers to run beside the scheduler: IPKPI_CELERY_WORKERS (default 2) on the CeleryExecutor."""
+    if env.get("AIRFLOW__CORE__EXECUTOR") != "CeleryExecutor":
+        return []
+    return [f"{CELERY_WORKER}{i}" for i in range(1, int(env.get("IPKPI_CELERY_WORKERS") or 2) + 1)]
+
+
+def _celery_worker_argv(name: str) -> list[str]:
+    # w1@<host>, w2@<host>: distinct Celery node names on one machine. The workers share the
+    # api-server's log folder here, so they serve no logs (docker-compose's do, each in its container)
+    return [airflow_bin(), "celery", "worker", "--celery-hostname", f"w{name.removeprefix(CELERY_WORKER)}@%h",
+            "--skip-serve-logs"]
+
+
+def _started_workers(settings: Settings) -> list[str]:
+    """Celery workers with a PID file, whatever the executor is now (to stop them all)."""
+    return sorted(p.stem for p in settings.run_dir.glob(f"{CELERY_WORKER}*.pid"))
+
+
 def airflow_running(settings: Settings) -> bool:
-    return all(running_pid(settings, f"airflow-{c}") for c in AIRFLOW_COMPONENTS)
+    names = [f"airflow-{c}" for c in AIRFLOW_COMPONENTS] + celery_workers(airflow_env(settings))
+    return all(running_pid(settings, name) for name in names)
 
 
 def ensure_airflow(settings: Settings) -> None:
@@ -349,14 +376,23 @@ def ensure_airflow(settings: Settings) -> None:
         stop_airflow(settings)  # a partial set (one component died): start all afresh
     for component in AIRFLOW_COMPONENTS:
         spawn(settings, f"airflow-{component}", [airflow_bin(), component], env)
+    workers = celery_workers(env)
+    for worker in workers:
+        spawn(settings, worker, _celery_worker_argv(worker), env)
     stamp.write_text(fingerprint)
-    log(f"starting Airflow (api-server {settings.airflow_url}, scheduler, dag-processor)")
+    log(f"starting Airflow (api-server {settings.airflow_url}, scheduler, dag-processor"
+        + (f", {len(workers)} Celery workers)" if workers else ")"))
     wait_for_http(f"{settings.airflow_url}/api/v2/monitor/health", "Airflow api-server", timeout=180)
+    dead = [name for name in [f"airflow-{c}" for c in AIRFLOW_COMPONENTS] + workers if not running_pid(settings, name)]
+    if dead:  # e.g. a worker that cannot import its executor: runs would wait in `queued` for ever
+        raise RuntimeError(f"{', '.join(dead)} exited at start; see {settings.log_dir}/<name>.log")
 
 
 def stop_airflow(settings: Settings) -> None:
     for component in AIRFLOW_COMPONENTS:
         stop_process(settings, f"airflow-{component}")
+    for worker in _started_workers(settings):
+        stop_process(settings, worker)
     (settings.run_dir / "airflow.fingerprint").unlink(missing_ok=True)
 
 
@@ -365,6 +401,9 @@ def stop_all(settings: Settings) -> list[str]:
     for component in AIRFLOW_COMPONENTS:
         if stop_process(settings, f"airflow-{component}"):
             stopped.append(f"airflow {component}")
+    for worker in _started_workers(settings):
+        if stop_process(settings, worker):
+            stopped.append(worker.replace("-", " ", 1))
     (settings.run_dir / "airflow.fingerprint").unlink(missing_ok=True)
     if stop_process(settings, "sandbox"):
         stopped.append("sandbox")
