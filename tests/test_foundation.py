@@ -129,7 +129,7 @@ def test_compose_file_is_valid():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_compose_agrees_with_the_native_set_up():
+def test_compose_agrees_with_the_native_set_up(settings):
     """docker-compose.yml runs the same things `make run` does, on the production-shaped executor: the
     Airflow of the lock on the Python of the venv, the Postgres major of the embedded cluster, every
     agency connection of the registry, the sandbox's real options, Celery workers that scale, and
@@ -173,6 +173,13 @@ def test_compose_agrees_with_the_native_set_up():
     assert "ipkpi init" in services["airflow-init"]["command"][-1]
     worker = services["airflow-worker"]
     assert "container_name" not in worker and "ports" not in worker  # `--scale airflow-worker=N`
+    assert re.search(r"^apache-airflow-providers-celery==", lock, flags=re.M)  # `airflow celery worker`
+    # keys every Airflow component must share, set once for all of them as the native set-up does
+    # (tests/test_celery.py runs compose's Celery settings natively)
+    from ipkpi.services import airflow_env
+
+    shared = {"AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"}
+    assert shared <= set(airflow_env(settings)) and shared <= set(compose["x-airflow"]["environment"])
 
     sandbox_command = services["sandbox"]["command"]
     assert sandbox_command[:3] == ["python", "-m", "sandbox"]
