@@ -16,8 +16,11 @@ class AirflowClient:
     def __init__(self, settings: Settings):
         self.base = settings.airflow_url
         self.session = requests.Session()
-        token = requests.post(f"{self.base}/auth/token", timeout=30,
-                              json={"username": "ipkpi", "password": settings.secrets["airflow_admin_password"]})
+        self._password = settings.secrets["airflow_admin_password"]
+        self.login()
+
+    def login(self) -> None:
+        token = requests.post(f"{self.base}/auth/token", timeout=30, json={"username": "ipkpi", "password": self._password})
         token.raise_for_status()
         self.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 

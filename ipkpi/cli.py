@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -66,8 +67,6 @@ def instant_arg(value: str) -> datetime:
 
 
 def uses_sandbox() -> bool:
-    import os
-
     from ipkpi.services import SOURCE_CONN_IDS
 
     return any(not os.environ.get(f"AIRFLOW_CONN_{c.upper()}") for c in SOURCE_CONN_IDS)
@@ -77,13 +76,14 @@ def cmd_setup(settings: Settings, start_airflow: bool = True) -> None:
     from ipkpi import services
     from ipkpi.warehouse import init_warehouse
 
-    services.ensure_postgres(settings)
-    init_warehouse(settings.warehouse_dsn, settings)
-    if uses_sandbox():
-        services.ensure_sandbox(settings)
-    services.ensure_airflow_db(settings)
-    if start_airflow:
-        services.ensure_airflow(settings)
+    with services.setup_lock(settings):
+        services.ensure_postgres(settings)
+        init_warehouse(settings.warehouse_dsn, settings)
+        if uses_sandbox():
+            services.ensure_sandbox(settings)
+        services.ensure_airflow_db(settings)
+        if start_airflow:
+            services.ensure_airflow(settings)
     services.log(f"ready — warehouse {redact_dsn(settings.warehouse_dsn)}; Airflow UI {settings.airflow_url}")
 
 
@@ -107,7 +107,11 @@ def cmd_run(settings: Settings, first: str | None, last: str | None, at: datetim
     client.wait_for_dag()
     client.trigger(run_id, start, end, conf=conf, run_after=run_after)
     print(f"triggered {run_id} (data interval {start.isoformat()} … {end.isoformat()})", flush=True)
-    state = follow(client, run_id)
+    try:
+        state = follow(client, run_id)
+    except FollowTimeout as exc:
+        print(f"\nSTILL RUNNING: {exc}", file=sys.stderr)
+        return 3
     publication_id = client.xcom(run_id, "begin")
     if state == "success" and publication_id is None:
         current = current_publication_id(settings)
@@ -131,18 +135,48 @@ def current_publication_id(settings: Settings) -> str | None:
     return current[0] if current else None
 
 
-def follow(client, run_id: str, poll: float = 0.5) -> str:
-    """Print task state changes until the run ends; return the run's final state."""
+class FollowTimeout(RuntimeError):
+    pass
+
+
+def follow(client, run_id: str, poll: float = 0.5, deadline_s: float | None = None) -> str:
+    """Print task state changes until the run ends; return the run's final state.
+
+    Airflow may restart meanwhile (another shell's set-up, a crash): connection errors are waited
+    out and the run followed again, so what is reported is the run's real end. After
+    ``deadline_s`` (``IPKPI_RUN_DEADLINE_MIN``, default 360) it stops following: FollowTimeout."""
+    import requests
+
+    deadline_s = deadline_s if deadline_s is not None else 60 * float(os.environ.get("IPKPI_RUN_DEADLINE_MIN") or 360)
     seen: dict[str, str] = {}
     started = time.monotonic()
+    lost_since = None
     while True:
-        for ti in client.task_instances(run_id):
-            state = ti.get("state") or "none"
-            if seen.get(ti["task_id"]) != state:
-                seen[ti["task_id"]] = state
-                if state not in ("none", "scheduled", "queued"):
-                    print(f"  [{time.monotonic() - started:6.1f}s] {ti['task_id']:<20} {state}", flush=True)
-        run_state = client.run(run_id)["state"]
+        if time.monotonic() - started > deadline_s:
+            raise FollowTimeout(f"run {run_id} has not ended after {deadline_s / 60:.0f} min; it goes on in "
+                                f"Airflow (ipkpi status, the Airflow UI)")
+        try:
+            for ti in client.task_instances(run_id):
+                state = ti.get("state") or "none"
+                if seen.get(ti["task_id"]) != state:
+                    seen[ti["task_id"]] = state
+                    if state not in ("none", "scheduled", "queued"):
+                        print(f"  [{time.monotonic() - started:6.1f}s] {ti['task_id']:<20} {state}", flush=True)
+            run_state = client.run(run_id)["state"]
+        except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if status == 401:
+                client.login()  # a restarted api-server: sign in again
+            elif status is not None and status < 500:
+                raise
+            if lost_since is None:
+                lost_since = time.monotonic()
+                print(f"  Airflow does not answer ({type(exc).__name__}); still following {run_id}", flush=True)
+            time.sleep(min(5.0, 0.5 + (time.monotonic() - lost_since) / 10))
+            continue
+        if lost_since is not None:
+            print(f"  Airflow answers again after {time.monotonic() - lost_since:.0f} s", flush=True)
+            lost_since = None
         if run_state in ("success", "failed"):
             return run_state
         time.sleep(poll)
@@ -256,8 +290,6 @@ def cmd_status(settings: Settings, at: datetime | None = None) -> None:
 
 def cmd_ingest(settings: Settings, first: str, last: str, sources: list[str] | None) -> int:
     """Ingest straight into the warehouse, no Airflow: connections from the shell, else the sandbox."""
-    import os
-
     from ingest.http import Endpoint
     from ingest.registry import SOURCES
     from ipkpi import services
@@ -289,8 +321,6 @@ def cmd_dsn(settings: Settings, role: str | None) -> None:
 
 
 def cmd_sandbox(settings: Settings, port: int | None, extra: list[str]) -> None:
-    import os
-
     from ipkpi.services import write_sandbox_credentials
 
     credentials = write_sandbox_credentials(settings)
@@ -313,6 +343,19 @@ def cmd_whitepaper(year: int, out: Path | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done (published, or no change), 1 the run failed or was blocked, 2 a usage
+    error, 3 the run still runs after the follow deadline, 4 busy (set-up would restart Airflow
+    under an active run)."""
+    from ipkpi.services import Busy
+
+    try:
+        return dispatch(argv)
+    except Busy as exc:
+        print(f"ipkpi: {exc}", file=sys.stderr)
+        return 4
+
+
+def dispatch(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ipkpi", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="create/start the services; run nothing")
@@ -371,8 +414,6 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "headlines":
         print_headlines(settings)
     elif args.command == "dbt":
-        import os
-
         from ipkpi.transform import DBT_PROJECT, dbt_env
 
         dbt = str(Path(sys.executable).with_name("dbt"))
@@ -384,8 +425,6 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "ingest":
         return cmd_ingest(settings, args.first, args.last, args.source)
     elif args.command == "airflow":
-        import os
-
         from ipkpi.services import airflow_bin, airflow_env
 
         os.execve(airflow_bin(), [airflow_bin(), *extra], airflow_env(settings))

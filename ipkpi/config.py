@@ -117,6 +117,24 @@ class Settings:
         return os.environ.get("IPKPI_WAREHOUSE_DSN") or self.embedded_dsn("ipkpi", "ipkpi_owner")
 
     @property
+    def runner_password(self) -> str:
+        """The pipeline's runtime login's password: `IPKPI_RUNNER_PASSWORD` when a deployment sets
+        it (docker-compose), else the generated one."""
+        return os.environ.get("IPKPI_RUNNER_PASSWORD") or self.secrets["pg"]["ipkpi_runner"]
+
+    @property
+    def runtime_dsn(self) -> str:
+        """What the pipeline's tasks connect as: ``ipkpi_runner`` on the warehouse's database — no
+        CREATEROLE, no superuser, only the loader's, transformer's and publisher's rights (the
+        warehouse DSN's user keeps set-up to itself). `IPKPI_RUNTIME_DSN` overrides it."""
+        if os.environ.get("IPKPI_RUNTIME_DSN"):
+            return os.environ["IPKPI_RUNTIME_DSN"]
+        parts = urlsplit(self.warehouse_dsn)
+        netloc = f"ipkpi_runner:{quote(self.runner_password, safe='')}@{parts.hostname}" + (
+            f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    @property
     def bi_reader_password(self) -> str:
         """The read-only BI login's password: `IPKPI_BI_READER_PASSWORD` when a deployment hands it to
         its BI tool (docker-compose gives it to Metabase), else the generated one."""
@@ -135,28 +153,35 @@ class Settings:
         return f"http://127.0.0.1:{self.airflow_port}"
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read — created 0600, never readable for a moment — atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    tmp.replace(path)
+
+
+DATABASE_LOGINS = ("postgres", "airflow", "ipkpi_owner", "ipkpi_runner", "bi_reader")
+SANDBOX_AGENCIES = ("court", "customs", "police", "amr", "finance")
+
+
 def load_or_create_secrets(path: Path) -> dict:
-    """Read the generated secrets, creating any that are missing (idempotent)."""
+    """Read the generated secrets, creating any that are missing — also a login or an agency added
+    after the file was first written (idempotent)."""
     data = json.loads(path.read_text()) if path.exists() else {}
     token = lambda: secrets.token_urlsafe(24)  # noqa: E731 - tiny local factory
-    changed = False
-    for key, factory in (
-        ("pg", lambda: {u: token() for u in ("postgres", "airflow", "ipkpi_owner", "bi_reader")}),
-        ("sandbox", lambda: {s: token() for s in ("court", "customs", "police", "amr", "finance")}),
-        ("airflow_fernet_key", _fernet_key),
-        ("airflow_jwt_secret", token),
-        ("airflow_api_secret", token),
-        ("airflow_admin_password", token),
-    ):
-        if key not in data:
-            data[key] = factory()
-            changed = True
-    if changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2))
-        tmp.chmod(0o600)
-        tmp.replace(path)
+    before = json.dumps(data, sort_keys=True)
+    for group, names in (("pg", DATABASE_LOGINS), ("sandbox", SANDBOX_AGENCIES)):
+        members = data.setdefault(group, {})
+        for name in names:
+            members.setdefault(name, token())
+    for key, factory in (("airflow_fernet_key", _fernet_key), ("airflow_jwt_secret", token),
+                         ("airflow_api_secret", token), ("airflow_admin_password", token)):
+        data.setdefault(key, factory())
+    if json.dumps(data, sort_keys=True) != before:
+        write_private(path, json.dumps(data, indent=2))
     return data
 
 

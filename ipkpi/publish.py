@@ -34,7 +34,8 @@ PREVIOUS = "published_previous"
 
 LOG_VIEW = """
 CREATE VIEW {schema}.publication_log AS
-SELECT publication_id, started_at, finished_at, status, periods, checks_run, checks_failed, detail
+SELECT publication_id, started_at, finished_at, status, periods, checks_run, checks_failed,
+       detail #- '{{gate,data_docs}}' AS detail  -- a path on the pipeline's server: not for BI
 FROM audit.publication_log
 """
 

@@ -14,17 +14,22 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from ingest.registry import SOURCES
-from ipkpi.config import ROOT, Settings
+from ipkpi.config import ROOT, Settings, write_private
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")
+# The scheduler's log server would listen on every interface (Airflow has no host setting for it);
+# the api-server reads the task logs from the shared log folder, so it is not started.
+COMPONENT_OPTIONS = {"scheduler": ("--skip-serve-logs",)}
 CELERY_WORKER = "airflow-celery-worker-"  # PID files airflow-celery-worker-1.pid, …
 SOURCE_CONN_IDS = tuple(sorted(set(SOURCES.values())))  # one connection per agency
 
@@ -71,28 +76,48 @@ def spawn(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -
     return proc.pid
 
 
+def _recorded(settings: Settings, name: str) -> tuple[int, int] | None:
+    """(pid, kernel start time) a PID file records."""
+    try:
+        pid, started = _pid_file(settings, name).read_text().split()
+        return int(pid), int(started)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def group_members(pgid: int, started: int) -> list[int]:
+    """Processes still in the process group a service of ours led — also after the leader died
+    (kill -9 of the scheduler leaves its workers behind) — and none that merely reuse its number:
+    a member started no earlier than the leader did."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid and int(fields[19]) >= started:  # zombies are gone
+            members.append(int(stat.parent.name))
+    return members
+
+
 def stop_process(settings: Settings, name: str, timeout: float = 30.0) -> bool:
-    pid = running_pid(settings, name)
-    if pid is None:
-        _pid_file(settings, name).unlink(missing_ok=True)
-        return False
-    try:  # the whole process group: Airflow components fork workers
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    """Stop a service and its whole process group (Airflow components fork workers, tasks fork dbt),
+    whether or not the group's leader is still alive."""
+    recorded = _recorded(settings, name)
     _pid_file(settings, name).unlink(missing_ok=True)
+    if recorded is None or not group_members(*recorded):
+        return False
+    pgid, started = recorded
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not group_members(pgid, started):
+                return True
+            time.sleep(0.2)
     return True
 
 
@@ -124,6 +149,11 @@ def pg_data_dir(settings: Settings) -> Path:
     return Path("/var/lib/ipkpi") / digest / "pg"
 
 
+def pg_log(data: Path) -> Path:
+    """The server's log, inside its own directory (the server's user writes nowhere else)."""
+    return data / "postgres.log"
+
+
 def _pg_run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
     if _as_root():
         argv = ["runuser", "-u", "postgres", "--", *argv]
@@ -150,28 +180,34 @@ def ensure_postgres(settings: Settings) -> None:
     if not (data / "PG_VERSION").exists():
         log(f"initialising the embedded Postgres cluster in {data}")
         data.mkdir(parents=True, exist_ok=True)
-        pwfile = data.parent / ".pwfile"
-        pwfile.write_text(settings.secrets["pg"]["postgres"])
-        if _as_root():
-            shutil.chown(data.parent, "postgres")
-            shutil.chown(data, "postgres")
-            shutil.chown(pwfile, "postgres")
-        data.chmod(0o700)
-        try:
+        with tempfile.TemporaryDirectory() as private:  # 0700: the password file is never readable by others
+            pwfile = Path(private) / "pwfile"
+            write_private(pwfile, settings.secrets["pg"]["postgres"])
+            if _as_root():
+                shutil.chown(private, "postgres")
+                shutil.chown(pwfile, "postgres")
+                shutil.chown(data, "postgres")
+            data.chmod(0o700)
             _pg_run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
                      f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8"])
-        finally:
-            pwfile.unlink(missing_ok=True)
+    if _as_root() and data.parent == settings.home:
+        # the server's user owns its cluster and nothing else of ours (secrets.json is beside it)
+        if settings.home.stat().st_uid != 0:
+            shutil.chown(settings.home, "root", "root")
+        settings.home.chmod(0o711)
+        (settings.home / ".pwfile").unlink(missing_ok=True)  # left by earlier versions
+        if (settings.home / "postgres.log").exists():  # the log earlier versions kept beside the cluster
+            shutil.chown(settings.home / "postgres.log", "root", "root")
     if not pg_is_up(settings):
         log(f"starting Postgres on 127.0.0.1:{settings.pg_port}")
         options = (f"-p {settings.pg_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
                    "-c max_connections=200 -c shared_buffers=256MB -c synchronous_commit=off "
                    "-c max_wal_size=4GB -c work_mem=32MB -c maintenance_work_mem=256MB")
         try:
-            _pg_run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "postgres.log"),
+            _pg_run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(pg_log(data)),
                      "-o", options, "-w", "-t", "60", "start"])
         except subprocess.CalledProcessError:
-            tail = (data.parent / "postgres.log").read_text(errors="replace").splitlines()[-3:]
+            tail = pg_log(data).read_text(errors="replace").splitlines()[-3:]
             raise RuntimeError(f"the embedded Postgres did not start on 127.0.0.1:{settings.pg_port} "
                                f"(another server on that port? set IPKPI_PG_PORT): " + " | ".join(tail)) from None
     _ensure_roles_and_databases(settings)
@@ -190,6 +226,9 @@ def _ensure_roles_and_databases(settings: Settings) -> None:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone():
                 conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
                     sql.Identifier(database), sql.Identifier(owner)))
+        # only the warehouse is open to every login (BI's included); the rest is for their owners
+        for database in ("airflow", "postgres", "template1"):
+            conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))
 
 
 def stop_postgres(settings: Settings) -> bool:
@@ -205,9 +244,7 @@ def stop_postgres(settings: Settings) -> bool:
 
 def write_sandbox_credentials(settings: Settings) -> Path:
     path = settings.sandbox_credentials_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings.secrets["sandbox"]))
-    path.chmod(0o600)
+    write_private(path, json.dumps(settings.secrets["sandbox"]))
     return path
 
 
@@ -253,6 +290,7 @@ def default_connections(settings: Settings) -> dict[str, str]:
 def airflow_env(settings: Settings) -> dict[str, str]:
     """The environment every Airflow process of the project runs with."""
     env = dict(os.environ)
+    env.pop("IPKPI_GX_DSN", None)  # a gate run in this process leaves its DSN here: not for the tasks
     env.update(default_connections(settings))
     env.update({
         "AIRFLOW_HOME": str(settings.airflow_home),
@@ -284,7 +322,8 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": os.environ.get("AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE", "False"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.log_dir / "airflow"),
         "IPKPI_HOME": str(settings.home),
-        "IPKPI_WAREHOUSE_DSN": settings.warehouse_dsn,
+        # the tasks' login: ipkpi_runner, never the set-up user (no CREATEROLE, not superuser)
+        "IPKPI_WAREHOUSE_DSN": settings.runtime_dsn,
         "GX_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -319,9 +358,8 @@ def airflow_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
 def ensure_airflow_db(settings: Settings) -> None:
     """`airflow db migrate` (idempotent) and the admin password file of the simple auth manager."""
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    passwords = settings.airflow_home / "passwords.json"
-    passwords.write_text(json.dumps({"ipkpi": settings.secrets["airflow_admin_password"]}))
-    passwords.chmod(0o600)
+    write_private(settings.airflow_home / "passwords.json",
+                  json.dumps({"ipkpi": settings.secrets["airflow_admin_password"]}))
     stamp = settings.airflow_home / ".migrated"
     from importlib.metadata import version as installed
 
@@ -352,38 +390,71 @@ def _started_workers(settings: Settings) -> list[str]:
     return sorted(p.stem for p in settings.run_dir.glob(f"{CELERY_WORKER}*.pid"))
 
 
-def airflow_running(settings: Settings) -> bool:
-    names = [f"airflow-{c}" for c in AIRFLOW_COMPONENTS] + celery_workers(airflow_env(settings))
-    return all(running_pid(settings, name) for name in names)
+class Busy(RuntimeError):
+    """Set-up would disturb work in progress (a DAG run Airflow would be restarted under)."""
+
+
+def active_runs(settings: Settings) -> list[str]:
+    """The DAG runs queued or running now (from Airflow's metadata database)."""
+    with psycopg.connect(settings.embedded_dsn("airflow", "airflow"), autocommit=True, connect_timeout=5) as conn:
+        return [f"{dag_id} run {run_id} ({state})" for dag_id, run_id, state in conn.execute(
+            "SELECT dag_id, run_id, state FROM dag_run WHERE state IN ('queued', 'running') ORDER BY run_id")]
+
+
+@contextmanager
+def setup_lock(settings: Settings):
+    """One set-up at a time on a state directory: a second waits for the first, then finds its
+    services running (instead of failing on a port the first is still binding)."""
+    import fcntl
+
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.run_dir / "setup.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("another set-up of this state directory is in progress: waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def ensure_airflow(settings: Settings) -> None:
-    """Start api-server, scheduler and dag-processor with this shell's settings.
+    """Start api-server, scheduler and dag-processor (and Celery workers) with this shell's settings.
 
-    If they already run with *other* source connections or another warehouse (the fingerprint
-    differs), they are restarted: `ipkpi run` always fetches from and loads into what the calling
-    shell says.
+    Components that died are started again, and the live ones, with the runs they execute, go on.
+    If Airflow runs with *other* source connections, warehouse or schedule (the fingerprint
+    differs), it is restarted — `ipkpi run` fetches from and loads into what the calling shell
+    says — but never under an active DAG run: Busy, naming it.
     """
     env = airflow_env(settings)
     fingerprint = config_fingerprint(env)
     stamp = settings.run_dir / "airflow.fingerprint"
-    if airflow_running(settings):
-        if stamp.exists() and stamp.read_text() == fingerprint:
-            return
-        log("restarting Airflow: the calling shell's connections or warehouse differ from the running ones")
-        stop_airflow(settings)
+    processes = {f"airflow-{c}": [airflow_bin(), c, *COMPONENT_OPTIONS.get(c, ())] for c in AIRFLOW_COMPONENTS}
+    processes.update({worker: _celery_worker_argv(worker) for worker in celery_workers(env)})
+    alive = {name for name in processes if running_pid(settings, name)}
+    same = stamp.exists() and stamp.read_text() == fingerprint
+    if same and alive == set(processes):
+        return
+    if same:  # a crash or kill -9: replace what died (and its orphans), leave the rest running
+        missing = [name for name in processes if name not in alive]
+        for name in missing:
+            stop_process(settings, name)
     else:
-        stop_airflow(settings)  # a partial set (one component died): start all afresh
-    for component in AIRFLOW_COMPONENTS:
-        spawn(settings, f"airflow-{component}", [airflow_bin(), component], env)
-    workers = celery_workers(env)
-    for worker in workers:
-        spawn(settings, worker, _celery_worker_argv(worker), env)
+        active = active_runs(settings) if alive else []
+        if active:
+            raise Busy(f"Airflow runs with other connections, warehouse or schedule than this shell's, and "
+                       f"{', '.join(active)} {'is' if len(active) == 1 else 'are'} active: not restarting it under "
+                       f"{'that run' if len(active) == 1 else 'those runs'}. Wait until it ends (ipkpi status, the "
+                       f"Airflow UI), or use this shell's settings, then try again")
+        if alive:
+            log("restarting Airflow: the calling shell's connections or warehouse differ from the running ones")
+        stop_airflow(settings)  # also what is left of an earlier set (orphans of a dead component)
+        missing = list(processes)
+    for name in missing:
+        spawn(settings, name, processes[name], env)
     stamp.write_text(fingerprint)
-    log(f"starting Airflow (api-server {settings.airflow_url}, scheduler, dag-processor"
-        + (f", {len(workers)} Celery workers)" if workers else ")"))
+    log(f"starting Airflow ({', '.join(name.removeprefix('airflow-') for name in missing)}; {settings.airflow_url})")
     wait_for_http(f"{settings.airflow_url}/api/v2/monitor/health", "Airflow api-server", timeout=180)
-    dead = [name for name in [f"airflow-{c}" for c in AIRFLOW_COMPONENTS] + workers if not running_pid(settings, name)]
+    dead = [name for name in processes if not running_pid(settings, name)]
     if dead:  # e.g. a worker that cannot import its executor: runs would wait in `queued` for ever
         raise RuntimeError(f"{', '.join(dead)} exited at start; see {settings.log_dir}/<name>.log")
 

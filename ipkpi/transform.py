@@ -57,11 +57,22 @@ def run_dbt(args: list[str], dsn: str, home: Path, publication_id: str | None = 
                 raise ValueError(f"not a candidate schema: {candidate!r}")
             dbt_vars["candidate_schema"] = candidate
         command += ["--vars", json.dumps(dbt_vars)]
-    result = subprocess.run(command, env=dbt_env(dsn, home), cwd=DBT_PROJECT, capture_output=True, text=True)
+    result = subprocess.run(command, env=dbt_env(dsn, home), cwd=DBT_PROJECT, capture_output=True, text=True,
+                            preexec_fn=die_with_parent)
     output = result.stdout + result.stderr
     if result.returncode != 0:
         raise TransformError(summarise_failure(args, output))
     return output
+
+
+def die_with_parent() -> None:
+    """In the child, before exec: the kernel kills it when the task that started it dies (a task
+    killed by Airflow, a time-out, kill -9), so no dbt is left building behind a dead run."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def summarise_failure(args: list[str], output: str) -> str:

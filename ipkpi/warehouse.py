@@ -6,6 +6,8 @@ Works on the embedded cluster and on any existing, empty Postgres database named
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 from psycopg import sql
 
@@ -13,12 +15,19 @@ from ingest.registry import SOURCES, connector
 from ingest.store import ensure_raw_tables
 from ipkpi.config import SCHEMAS, Settings
 
-# role -> what it is for. LOGIN only for the BI role: the pipeline's own steps run as the DSN's user.
+# role -> what it is for (README "Security"). The warehouse DSN's user (ipkpi_owner) sets up; the
+# pipeline's tasks log in as ipkpi_runner, which can only act as the three NOLOGIN roles below.
 ROLES = {
     "ipkpi_loader": "writes raw and quarantine (ingestion)",
-    "ipkpi_transformer": "reads raw, builds staging/intermediate/marts (dbt)",
+    "ipkpi_transformer": "reads raw, builds staging/intermediate/marts and the candidate (dbt)",
+    "ipkpi_publisher": "owns published, writes the publication audit; cannot read raw",
+    "ipkpi_runner": "the pipeline's tasks: loader + transformer + publisher; no CREATEROLE, not superuser",
     "bi_reader": "BI tools and the white paper: SELECT on published only",
 }
+LOGINS = ("ipkpi_runner", "bi_reader")
+# BI sessions: bounded in number and length, and `published` found without a schema prefix
+BI_CONNECTION_LIMIT = "IPKPI_BI_CONNECTION_LIMIT"  # default 20
+BI_STATEMENT_TIMEOUT = "IPKPI_BI_STATEMENT_TIMEOUT"  # default 60s
 
 AUDIT_DDL = """
 CREATE TABLE IF NOT EXISTS audit.publication_log (
@@ -59,8 +68,11 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA raw, quarantine TO ipkpi_loader;
 GRANT USAGE ON SCHEMA raw, quarantine TO ipkpi_transformer;
 GRANT SELECT ON ALL TABLES IN SCHEMA raw, quarantine TO ipkpi_transformer;
 GRANT USAGE, CREATE ON SCHEMA staging, intermediate, marts TO ipkpi_transformer;
-GRANT USAGE ON SCHEMA audit TO ipkpi_transformer;
+GRANT USAGE ON SCHEMA audit TO ipkpi_transformer, ipkpi_publisher;
 GRANT SELECT ON audit.publication_log, audit.source_month_first_published TO ipkpi_transformer;
+GRANT SELECT, INSERT, UPDATE, DELETE ON audit.publication_log, audit.source_month_first_published,
+      audit.publication_lock TO ipkpi_publisher;
+GRANT ipkpi_loader, ipkpi_transformer, ipkpi_publisher TO ipkpi_runner;
 ALTER DEFAULT PRIVILEGES IN SCHEMA raw, quarantine GRANT SELECT, INSERT, UPDATE ON TABLES TO ipkpi_loader;
 ALTER DEFAULT PRIVILEGES IN SCHEMA raw, quarantine GRANT USAGE ON SEQUENCES TO ipkpi_loader;
 ALTER DEFAULT PRIVILEGES IN SCHEMA raw, quarantine GRANT SELECT ON TABLES TO ipkpi_transformer;
@@ -69,7 +81,7 @@ REVOKE ALL ON SCHEMA raw, quarantine, staging, intermediate, marts, audit FROM b
 -- ipkpi_transformer), so it is a member of both; the transformer creates the candidate schema, and
 -- owns what dbt built before it ran as the transformer.
 DO $$ DECLARE r record; BEGIN
-    EXECUTE format('GRANT ipkpi_loader, ipkpi_transformer TO %I', current_user);
+    EXECUTE format('GRANT ipkpi_loader, ipkpi_transformer, ipkpi_publisher TO %I', current_user);
     EXECUTE format('GRANT CREATE ON DATABASE %I TO ipkpi_transformer', current_database());
     FOR r IN SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE (n.nspname IN ('staging', 'intermediate', 'marts', 'publish_candidate')
@@ -99,15 +111,21 @@ def init_warehouse(dsn: str, settings: Settings) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         for schema in SCHEMAS:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        passwords = {"ipkpi_runner": settings.runner_password, "bi_reader": settings.bi_reader_password}
         for role, purpose in ROLES.items():
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-            if role == "bi_reader":
-                verb = "ALTER" if exists else "CREATE"
-                conn.execute(sql.SQL("{} ROLE bi_reader WITH LOGIN PASSWORD {}").format(
-                    sql.SQL(verb), sql.Literal(settings.bi_reader_password)))
+            if role in LOGINS:
+                # not superuser, replication or bypassrls: CREATE's defaults, which only a superuser could change
+                conn.execute(sql.SQL("{} ROLE {} WITH LOGIN NOCREATEROLE NOCREATEDB PASSWORD {}").format(
+                    sql.SQL("ALTER" if exists else "CREATE"), sql.Identifier(role), sql.Literal(passwords[role])))
             elif not exists:
                 conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
             conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(role), sql.Literal(purpose)))
+        limit = int(os.environ.get(BI_CONNECTION_LIMIT) or 20)
+        timeout = os.environ.get(BI_STATEMENT_TIMEOUT) or "60s"
+        conn.execute(sql.SQL("ALTER ROLE bi_reader CONNECTION LIMIT {}").format(sql.Literal(limit)))
+        conn.execute(sql.SQL("ALTER ROLE bi_reader SET statement_timeout = {}").format(sql.Literal(timeout)))
+        conn.execute("ALTER ROLE bi_reader SET search_path = published")
         ensure_raw_tables(conn, [connector(name) for name in SOURCES])
         conn.execute(AUDIT_DDL)
         conn.execute(GRANTS)
@@ -118,11 +136,22 @@ def init_warehouse(dsn: str, settings: Settings) -> None:
         grant_published(conn, "published")
 
 
+RELKINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW"}
+
+
 def grant_published(conn: psycopg.Connection, schema: str) -> None:
-    """What BI may see: SELECT on the published schema (re-applied to every new publication)."""
+    """Hand a publication to its owner and to BI: the schema and each relation in it belong to
+    ipkpi_publisher — which cannot read raw, so no view in `published` can show raw data — and
+    bi_reader gets SELECT on each relation, by name (nothing granted schema-wide)."""
     ident = sql.Identifier(schema)
+    conn.execute(sql.SQL("ALTER SCHEMA {} OWNER TO ipkpi_publisher").format(ident))
+    found = conn.execute("SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                         "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY 1", (schema,)).fetchall()
+    for name, kind in found:
+        target = sql.SQL("{}.{}").format(ident, sql.Identifier(name))
+        conn.execute(sql.SQL("ALTER {} {} OWNER TO ipkpi_publisher").format(sql.SQL(RELKINDS[kind]), target))
+        conn.execute(sql.SQL("GRANT SELECT ON {} TO bi_reader").format(target))
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO bi_reader").format(ident))
-    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO bi_reader").format(ident))
 
 
 def bi_reader_dsn(settings: Settings) -> str:

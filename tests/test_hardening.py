@@ -40,3 +40,112 @@ def test_a_publication_id_cannot_reach_dbt_unless_well_formed(publication_id, tm
 
 def test_dotenv_is_ignored_by_git():
     assert subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT).returncode == 0
+
+
+def test_secret_files_are_private_and_the_server_owns_only_its_cluster(warehouse, settings):
+    import os
+    import stat
+
+    from ipkpi.config import write_private
+    from ipkpi.services import ensure_airflow_db, pg_data_dir, write_sandbox_credentials
+
+    write_sandbox_credentials(settings)
+    ensure_airflow_db(settings)
+    for path in (settings.secrets_file, settings.sandbox_credentials_file, settings.airflow_home / "passwords.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    # created private: no moment where another user could read it (the umask of the creator aside)
+    old = os.umask(0)
+    try:
+        write_private(settings.home / "probe.json", "{}")
+        assert stat.S_IMODE((settings.home / "probe.json").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+        (settings.home / "probe.json").unlink()
+    if os.geteuid() == 0:
+        import pwd
+
+        postgres = pwd.getpwnam("postgres").pw_uid
+        data = pg_data_dir(settings)
+        assert data.stat().st_uid == postgres
+        assert settings.home.stat().st_uid == 0 and settings.secrets_file.stat().st_uid == 0
+        owned = [p for p in settings.home.iterdir() if p != data and p.stat().st_uid == postgres]
+        assert owned == [], owned
+
+
+def test_system_deps_is_a_no_op_offline_once_installed(tmp_path):
+    """With everything installed, set-up never calls apt-get (a machine without network can restart
+    the stack): a fake apt-get that fails proves it is not reached, run after run."""
+    import os
+
+    fake = tmp_path / "apt-get"
+    fake.write_text("#!/bin/sh\necho called >> " + str(tmp_path / "calls") + "\nexit 100\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    for _ in range(5):
+        result = subprocess.run(["bash", str(ROOT / "scripts" / "system-deps.sh")], env=env, capture_output=True,
+                                text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert not (tmp_path / "calls").exists()
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_stop_kills_the_whole_group_even_after_its_leader_died(tmp_path):
+    """kill -9 of a service (the scheduler) leaves its children (workers, the log server); stopping
+    it — `ipkpi stop`, or the set-up that replaces it — still ends every one of them."""
+    import os
+    import signal
+    import time
+    from dataclasses import replace
+
+    from ipkpi.config import Settings
+    from ipkpi.services import group_members, spawn, stop_process
+
+    settings = replace(Settings.from_env(), home=tmp_path)
+    leader = spawn(settings, "fake-scheduler", ["bash", "-c", "sleep 300 & sleep 300 & wait"], dict(os.environ))
+    time.sleep(0.5)
+    started = int(open(f"/proc/{leader}/stat").read().rsplit(")", 1)[1].split()[19])
+    children = [p for p in group_members(leader, started) if p != leader]
+    assert len(children) == 2
+    os.kill(leader, signal.SIGKILL)
+    time.sleep(0.3)
+    assert all(_alive(p) for p in children)  # orphans, as after a crash
+    assert stop_process(settings, "fake-scheduler") is True
+    assert not any(_alive(p) for p in children)
+
+
+def test_dbt_dies_with_the_task_that_started_it(tmp_path):
+    """A task killed while dbt builds (time-out, kill -9) leaves no dbt behind: run_dbt's child is
+    killed by the kernel when its parent dies."""
+    import os
+    import signal
+    import sys
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    task = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys\n"
+        "from ipkpi.transform import die_with_parent\n"
+        f"child = subprocess.Popen(['sleep', '300'], preexec_fn=die_with_parent)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "child.wait()\n")], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    assert _alive(child)
+    task.send_signal(signal.SIGKILL)
+    task.wait()
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child)

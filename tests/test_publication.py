@@ -113,7 +113,10 @@ def test_every_row_carries_its_publication(pub_dsn):
     for table in ("kpi_values", "kpi_breakdown", "kpi_catalogue", "court_cases", "police_cases"):
         assert rows(pub_dsn, f"SELECT DISTINCT publication_id FROM published.{table}") == [(current,)]
     status, detail = log_entry(pub_dsn, current)
-    assert status == "published" and detail["gate"]["data_docs"].startswith("file://")
+    assert status == "published" and "data_docs" not in detail["gate"]  # a server path: not for BI
+    (docs,), = rows(pub_dsn, "SELECT detail -> 'gate' ->> 'data_docs' FROM audit.publication_log "
+                             "WHERE publication_id = %s", (current,))
+    assert docs.startswith("file://")
 
 
 def test_statistics_ytd_below_previous_month_blocks(pub_dsn, sandbox, sandbox_credentials):
@@ -282,8 +285,14 @@ def test_loader_and_transformer_have_only_what_they_need(pub_dsn):
         "transformer writes raw": False, "transformer builds marts": True, "transformer writes audit": False}
     # and the pipeline really ran as them: dbt's relations belong to the transformer
     owners = {o for (o,) in rows(pub_dsn, "SELECT DISTINCT tableowner FROM pg_tables "
-                                          "WHERE schemaname IN ('staging', 'intermediate', 'marts', 'published')")}
+                                          "WHERE schemaname IN ('staging', 'intermediate', 'marts')")}
     assert owners == {"ipkpi_transformer"}
+    # and `published` belongs to a role that cannot read raw: no view there can show raw data
+    owners = {o for (o,) in rows(pub_dsn, "SELECT relowner::regrole::text FROM pg_class c JOIN pg_namespace n "
+                                          "ON n.oid = c.relnamespace WHERE n.nspname = 'published' "
+                                          "UNION SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'published'")}
+    assert owners == {"ipkpi_publisher"}
+    assert rows(pub_dsn, "SELECT has_schema_privilege('ipkpi_publisher', 'raw', 'USAGE')") == [(False,)]
 
 
 def test_a_retried_publish_after_a_committed_swap_succeeds(pub_dsn):
@@ -352,3 +361,60 @@ def test_the_swap_publishes_only_what_its_gate_validated(pub_dsn):
         pipeline.publish("pub-never-validated")
     execute(pub_dsn, "UPDATE audit.publication_log SET status = 'failed' WHERE publication_id = %s", (publication_id,))
     execute(pub_dsn, "DELETE FROM audit.publication_lock")
+
+
+def test_runtime_login_cannot_escalate(pub_dsn, settings):
+    """The tasks' login (ipkpi_runner) is neither superuser nor CREATEROLE: it cannot give itself
+    pg_execute_server_program, run programs on the server, create roles or read server files."""
+    from ipkpi.services import airflow_env
+
+    os.environ["IPKPI_WAREHOUSE_DSN"] = pub_dsn
+    runner = settings.runtime_dsn
+    assert "ipkpi_runner:" in runner and "ipkpi_pub" in runner
+    assert airflow_env(settings)["IPKPI_WAREHOUSE_DSN"] == runner  # what every task connects with
+    owner_password = settings.secrets["pg"]["ipkpi_owner"]
+    assert [k for k, v in airflow_env(settings).items() if owner_password in v] == []
+    assert rows(pub_dsn, "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
+                         "WHERE rolname = 'ipkpi_runner'") == [(False, False, False)]
+    for statement in ("GRANT pg_execute_server_program TO ipkpi_runner",
+                      "COPY (SELECT 1) TO PROGRAM 'id'",
+                      "CREATE ROLE intruder LOGIN SUPERUSER",
+                      "ALTER ROLE ipkpi_runner CREATEROLE",
+                      f"SELECT pg_read_file('{settings.secrets_file}')",
+                      f"COPY audit.publication_lock FROM '{settings.secrets_file}'"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            execute(runner, statement)
+    # yet it does the pipeline's work: it read raw and wrote the audit log of the publication above
+    assert rows(runner, "SELECT count(*) > 0 FROM raw.source_months") == [(True,)]
+
+
+def test_no_view_in_published_can_show_raw(pub_dsn, settings):
+    """A relation slipped into `published` (here a view on raw.fetches) belongs to the publisher at
+    the next grant, which cannot read raw: BI gets an error, not the data."""
+    from ipkpi.warehouse import bi_reader_dsn, grant_published
+
+    os.environ["IPKPI_WAREHOUSE_DSN"] = pub_dsn
+    execute(pub_dsn, "CREATE VIEW published.leak AS SELECT * FROM raw.fetches")
+    try:
+        with psycopg.connect(pub_dsn, autocommit=True) as conn:
+            grant_published(conn, "published")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            rows(bi_reader_dsn(settings), "SELECT * FROM published.leak LIMIT 1")
+    finally:
+        execute(pub_dsn, "DROP VIEW published.leak")
+
+
+def test_bi_reader_is_set_up_for_bi_and_nothing_else(pub_dsn, settings):
+    from ipkpi.warehouse import bi_reader_dsn
+
+    os.environ["IPKPI_WAREHOUSE_DSN"] = pub_dsn
+    reader = bi_reader_dsn(settings)
+    assert rows(reader, "SELECT count(*) > 0 FROM kpi_values") == [(True,)]  # search_path = published
+    assert rows(reader, "SHOW statement_timeout") == [("1min",)]
+    assert rows(pub_dsn, "SELECT rolconnlimit FROM pg_roles WHERE rolname = 'bi_reader'") == [(20,)]
+    for database in ("airflow", "postgres"):
+        with pytest.raises(psycopg.OperationalError, match="permission denied"):
+            psycopg.connect(reader.rsplit("/", 1)[0] + "/" + database).close()
+    # no path of the pipeline's server in what BI reads
+    texts = rows(reader, "SELECT detail::text FROM publication_log")
+    assert texts and not any(str(settings.home) in text for (text,) in texts)
