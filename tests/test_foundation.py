@@ -181,6 +181,20 @@ def test_compose_agrees_with_the_native_set_up(settings):
     shared = {"AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"}
     assert shared <= set(airflow_env(settings)) and shared <= set(compose["x-airflow"]["environment"])
 
+    # least privilege (README "Security"): tasks log in as ipkpi_runner, never as the warehouse's
+    # superuser (the image's POSTGRES_USER), which only set-up uses; a real auth manager; the sandbox
+    # gets no secret of the pipeline
+    superuser = services["warehouse"]["environment"]["POSTGRES_USER"]
+    for name in (n for n in airflow_services if n != "airflow-init"):
+        env = services[name]["environment"]
+        assert env["IPKPI_WAREHOUSE_DSN"].startswith("postgresql://ipkpi_runner:"), name
+        assert not any(f"//{superuser}:" in str(v) for v in env.values()), name
+        assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("FabAuthManager"), name
+    init = services["airflow-init"]
+    assert init["environment"]["IPKPI_WAREHOUSE_DSN"].startswith(f"postgresql://{superuser}:")
+    assert "airflow users create" in init["command"][-1]
+    assert not any("${" in str(v) for v in services["sandbox"]["environment"].values())
+
     sandbox_command = services["sandbox"]["command"]
     assert sandbox_command[:3] == ["python", "-m", "sandbox"]
     build_parser().parse_args(sandbox_command[3:])  # exits (fails the test) on an option the sandbox lacks
