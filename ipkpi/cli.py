@@ -10,6 +10,7 @@
     ipkpi dsn [--role bi_reader]      the warehouse DSN (the read-only one for BI tools)
     ipkpi sandbox [--port N]          serve the agencies' sandbox feeds in the foreground
     ipkpi stop                        stop every service the project started
+    ipkpi prune [--days N]            remove logs, validation results, Data Docs older than N days
     ipkpi airflow ARGS…               the airflow CLI with the project's environment
     ipkpi dbt ARGS…                   dbt on the project, against the warehouse
     ipkpi ingest [--from --to --source S]   ingest directly, without Airflow (development)
@@ -372,6 +373,9 @@ def dispatch(argv: list[str] | None = None) -> int:
     sandbox = sub.add_parser("sandbox", help="serve the agency sandbox in the foreground")
     sandbox.add_argument("--port", type=int)
     sub.add_parser("stop", help="stop every service the project started")
+    prune = sub.add_parser("prune", help="remove task logs, validation results and Data Docs pages older than "
+                           "IPKPI_RETAIN_LOG_DAYS (default 90); never data")
+    prune.add_argument("--days", type=int, help="override IPKPI_RETAIN_LOG_DAYS")
     sub.add_parser("headlines", help="print the headline KPIs of the current publication")
     sub.add_parser("airflow", help="run the `airflow` CLI with the project's environment (e.g. backfill create)")
     sub.add_parser("dbt", help="run `dbt` on the project against the warehouse (e.g. ipkpi dbt build -s marts)")
@@ -411,6 +415,11 @@ def dispatch(argv: list[str] | None = None) -> int:
 
         stopped = stop_all(settings)
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    elif args.command == "prune":
+        from ipkpi.retention import prune as prune_files
+
+        pruned = prune_files(settings, args.days)
+        print(f"pruned {pruned.files} files ({pruned.bytes / 1e6:.1f} MB)")
     elif args.command == "headlines":
         print_headlines(settings)
     elif args.command == "dbt":

@@ -149,3 +149,32 @@ def test_dbt_dies_with_the_task_that_started_it(tmp_path):
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(child)
+
+
+def test_prune_removes_old_logs_and_validation_results_only(tmp_path):
+    """IPKPI_RETAIN_LOG_DAYS bounds what grows with every run; recent files stay, data is never touched."""
+    import os
+    import time
+    from dataclasses import replace
+
+    from ipkpi.config import Settings
+    from ipkpi.retention import prune, retained_trees
+
+    settings = replace(Settings.from_env(), home=tmp_path)
+    old, new = time.time() - 100 * 86400, time.time() - 10 * 86400
+    files = {}
+    for tree in retained_trees(settings):
+        for age, mtime in (("old", old), ("new", new)):
+            path = tree / "run_id=x" / f"{age}.log"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("x" * 10)
+            os.utime(path, (mtime, mtime))
+            files[path] = age
+    elsewhere = tmp_path / "secrets.json"
+    elsewhere.write_text("{}")
+    os.utime(elsewhere, (old, old))
+    pruned = prune(settings, days=90)
+    assert pruned.files == len(retained_trees(settings))
+    assert all(path.exists() == (age == "new") for path, age in files.items())
+    assert elsewhere.exists()
+    assert prune(settings, days=0).files == 0
