@@ -18,7 +18,7 @@ from ingest.base import FeedError, Fetched, Parsed
 from ingest.calendar import default_agency_published_at
 from ingest.http import Endpoint, FeedClient
 from ingest.registry import connector
-from ingest.store import Store, content_hash, ensure_raw_tables
+from ingest.store import Store, content_hash
 
 log = logging.getLogger("ipkpi.ingest")
 
@@ -89,7 +89,7 @@ def load_in_order(source, months: list[str], conn: psycopg.Connection, archive_c
                   reader: ThreadPoolExecutor, client: FeedClient, run_id: str | None, report: IngestReport,
                   at: datetime, progress=None) -> None:
     """The month loop: ``reader`` receives month M+1 while this thread loads month M."""
-    ensure_raw_tables(conn, [source])
+    # the raw tables exist since set-up (ipkpi init): the tasks' login may not create tables
     for c in (conn, archive_conn):
         c.execute("SET ROLE ipkpi_loader")  # from here on: raw and quarantine, nothing else
     store, archive = Store(conn, source), Store(archive_conn, source)
