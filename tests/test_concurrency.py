@@ -69,6 +69,14 @@ def concurrent(stack, settings):
     ipkpi("setup")  # back to the default warehouse for the tests after
 
 
+def test_no_log_server_listens(concurrent, settings):
+    """The scheduler's log server would listen on every interface: it is not started."""
+    import socket
+
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", settings.airflow_port + 1)) != 0
+
+
 def test_every_route_succeeds(concurrent):
     assert len(concurrent["backfill"]) == 4
     assert [r["state"] for r in concurrent["backfill"]] == ["success"] * 4

@@ -178,3 +178,33 @@ def test_prune_removes_old_logs_and_validation_results_only(tmp_path):
     assert all(path.exists() == (age == "new") for path, age in files.items())
     assert elsewhere.exists()
     assert prune(settings, days=0).files == 0
+
+
+def test_two_set_ups_queue_on_a_lock(tmp_path):
+    """A second set-up of the same state directory waits for the first (instead of racing it for the
+    ports and failing with a misleading message)."""
+    import inspect
+    import os
+    import sys
+    import time
+    from dataclasses import replace
+
+    from ipkpi import cli
+    from ipkpi.config import Settings
+    from ipkpi.services import setup_lock
+
+    assert "setup_lock(settings)" in inspect.getsource(cli.cmd_setup)
+    settings = replace(Settings.from_env(), home=tmp_path)
+    marker = tmp_path / "second-entered"
+    child = (
+        "import sys\nfrom dataclasses import replace\nfrom pathlib import Path\n"
+        "from ipkpi.config import Settings\nfrom ipkpi.services import setup_lock\n"
+        f"with setup_lock(replace(Settings.from_env(), home=Path({str(tmp_path)!r}))):\n"
+        f"    Path({str(marker)!r}).write_text('in')\n")
+    with setup_lock(settings):
+        second = subprocess.Popen([sys.executable, "-c", child], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                  stdout=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        assert not marker.exists()  # waiting
+    second.wait(timeout=30)
+    assert marker.exists() and "waiting" in second.stdout.read()
