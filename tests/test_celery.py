@@ -136,6 +136,8 @@ def abandon_active_runs(settings) -> None:
     """A run an interrupted session left queued would be executed first by the new workers, with this
     test's warehouse: mark it failed (the services are stopped)."""
     with psycopg.connect(settings.embedded_dsn("airflow", "airflow")) as conn:
+        if not conn.execute("SELECT to_regclass('dag_run')").fetchone()[0]:
+            return  # a fresh machine: Airflow's database is not even migrated yet
         runs = [r for (r,) in conn.execute("UPDATE dag_run SET state = 'failed' WHERE state IN ('queued', 'running') "
                                             "RETURNING run_id")]
         conn.execute("UPDATE task_instance SET state = 'failed' WHERE run_id = ANY(%s) "
