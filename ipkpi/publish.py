@@ -36,7 +36,16 @@ LOG_VIEW = """
 CREATE VIEW {schema}.publication_log AS
 SELECT publication_id, started_at, finished_at, status, periods, checks_run, checks_failed,
        detail #- '{{gate,data_docs}}' AS detail  -- a path on the pipeline's server: not for BI
-FROM audit.publication_log
+FROM audit.publication_log;
+COMMENT ON VIEW {schema}.publication_log IS '发布日志：每次发布尝试及其质量检查结果 / Publication log: every publication attempt and its quality-gate outcome';
+COMMENT ON COLUMN {schema}.publication_log.publication_id IS '发布编号 / Publication id (every published row carries it)';
+COMMENT ON COLUMN {schema}.publication_log.started_at IS '开始时间 / When the attempt began';
+COMMENT ON COLUMN {schema}.publication_log.finished_at IS '结束时间 / When it was published, blocked or failed';
+COMMENT ON COLUMN {schema}.publication_log.status IS '状态：running / published / blocked / failed / Status of the attempt';
+COMMENT ON COLUMN {schema}.publication_log.periods IS '覆盖的月份 / The months the run covered';
+COMMENT ON COLUMN {schema}.publication_log.checks_run IS '执行的检查数 / Quality checks run';
+COMMENT ON COLUMN {schema}.publication_log.checks_failed IS '未通过的检查数 / Quality checks that failed (errors block, warnings do not)';
+COMMENT ON COLUMN {schema}.publication_log.detail IS '详情：检查结果与问题记录 / Detail: the gate''s results and the offending records';
 """
 
 
