@@ -15,6 +15,8 @@ is not retried: the same request would meet the same body.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import logging
 import os
@@ -126,22 +128,20 @@ def public_url(url: str) -> str:
 
 
 class _Deadline:
-    """Ends a body read at a wall-clock deadline: a timer shuts the connection's socket, which
+    """Ends a body read at a wall-clock deadline: the watchdog shuts the connection's socket, which
     wakes a read blocked on a trickling peer. ``finish()`` says whether the deadline struck."""
 
     def __init__(self, streamed: requests.Response, seconds: float):
         self.at = time.monotonic() + seconds
         self.expired = False
-        self._done = False
+        self.done = False
         self._lock = threading.Lock()
         self._sock = getattr(getattr(streamed.raw, "connection", None), "sock", None)
-        self._timer = threading.Timer(seconds, self._strike)
-        self._timer.daemon = True
-        self._timer.start()
+        _WATCHDOG.watch(self)
 
-    def _strike(self) -> None:
+    def strike(self) -> None:
         with self._lock:
-            if self._done:
+            if self.done:
                 return
             self.expired = True
             if self._sock is not None:
@@ -151,16 +151,61 @@ class _Deadline:
                     pass
 
     def passed(self) -> bool:
-        """Checked between pieces: the deadline passed (whether or not the timer ran yet)."""
+        """Checked between pieces: the deadline passed (whether or not the watchdog struck yet)."""
         if time.monotonic() > self.at:
-            self._strike()
+            self.strike()
         return self.expired
 
     def finish(self) -> bool:
-        self._timer.cancel()
         with self._lock:
-            self._done = True
+            self.done = True
             return self.expired
+
+
+class _Watchdog:
+    """One daemon thread for every body read of the process, striking each deadline that passes
+    unfinished: watching a read costs a heap push, not a thread (a timer thread per request cost
+    0.4 ms, a quarter of a small request). Finished reads leave the heap once at its top."""
+
+    def __init__(self):
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a forked task starts its own thread
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: _Deadline) -> None:
+        with self._cond:
+            while self._heap and self._heap[0][2].done:  # reads finished since: their entries go
+                heapq.heappop(self._heap)
+            heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ipkpi-body-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is deadline:  # a new earliest deadline: wake the thread to wait less
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    while self._heap and self._heap[0][2].done:
+                        heapq.heappop(self._heap)
+                    if not self._heap:
+                        self._cond.wait()
+                        continue
+                    wait = self._heap[0][0] - time.monotonic()
+                    if wait <= 0:
+                        due = heapq.heappop(self._heap)[2]
+                        break
+                    self._cond.wait(wait)
+            due.strike()
+
+
+_WATCHDOG = _Watchdog()
 
 
 class FeedClient:
