@@ -374,7 +374,8 @@ def dispatch(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--port", type=int)
     sub.add_parser("stop", help="stop every service the project started")
     prune = sub.add_parser("prune", help="remove task logs, validation results and Data Docs pages older than "
-                           "IPKPI_RETAIN_LOG_DAYS (default 90); never data")
+                           "IPKPI_RETAIN_LOG_DAYS (default 90), and repeated fetch-log rows "
+                           "older than IPKPI_RETAIN_REPEAT_FETCH_DAYS (default: keep); never payloads")
     prune.add_argument("--days", type=int, help="override IPKPI_RETAIN_LOG_DAYS")
     sub.add_parser("headlines", help="print the headline KPIs of the current publication")
     sub.add_parser("airflow", help="run the `airflow` CLI with the project's environment (e.g. backfill create)")
@@ -417,9 +418,11 @@ def dispatch(argv: list[str] | None = None) -> int:
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
     elif args.command == "prune":
         from ipkpi.retention import prune as prune_files
+        from ipkpi.retention import prune_repeat_fetches
 
         pruned = prune_files(settings, args.days)
-        print(f"pruned {pruned.files} files ({pruned.bytes / 1e6:.1f} MB)")
+        fetches = prune_repeat_fetches(settings.warehouse_dsn)
+        print(f"pruned {pruned.files} files ({pruned.bytes / 1e6:.1f} MB) and {fetches} repeated fetch-log rows")
     elif args.command == "headlines":
         print_headlines(settings)
     elif args.command == "dbt":

@@ -1,9 +1,15 @@
 """Retention of what grows with every run but is not data: task logs, the gate's validation
-results and Data Docs pages, the services' logs. Payloads and raw rows are never pruned — every
-payload received is kept (the raw archive is the provenance of every published figure).
+results and Data Docs pages, and the fetch log's repeats. Payload bodies and raw rows are never
+pruned — every payload received is kept (the raw archive is the provenance of every published
+figure).
 
-``IPKPI_RETAIN_LOG_DAYS`` (default 90; 0 keeps everything): files older than that are removed by
-``ipkpi prune`` (run it from cron, or after a run).
+- ``IPKPI_RETAIN_LOG_DAYS`` (default 90; 0 keeps everything): files older than that are removed.
+- ``IPKPI_RETAIN_REPEAT_FETCH_DAYS`` (default 0, keep all): a daily re-check that received the
+  same payload again (the statistics feed has no ETag, so it is fetched whole) leaves a row in
+  raw.fetches; rows older than that which repeat a payload are removed, keeping for each source,
+  period, page and payload its first and its latest fetch.
+
+``ipkpi prune`` applies both (run it from cron, or after a run).
 """
 
 from __future__ import annotations
@@ -52,3 +58,28 @@ def prune(settings: Settings, days: int | None = None, now: float | None = None)
             elif path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
     return pruned
+
+
+def retain_repeat_fetch_days() -> int:
+    return int(os.environ.get("IPKPI_RETAIN_REPEAT_FETCH_DAYS") or 0)
+
+
+def prune_repeat_fetches(dsn: str, days: int | None = None) -> int:
+    """Delete fetch-log rows older than ``days`` that only repeat a payload already logged for the
+    same source, period and page (its first and latest fetch stay); the number deleted."""
+    import psycopg
+
+    days = retain_repeat_fetch_days() if days is None else days
+    if days <= 0:
+        return 0
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(
+            """WITH ranked AS (
+                   SELECT fetch_id, fetched_at,
+                          row_number() OVER w_first AS from_first, row_number() OVER w_last AS from_last
+                   FROM raw.fetches
+                   WINDOW w_first AS (PARTITION BY source, period, page, sha256 ORDER BY fetched_at, fetch_id),
+                          w_last AS (PARTITION BY source, period, page, sha256 ORDER BY fetched_at DESC, fetch_id DESC))
+               DELETE FROM raw.fetches f USING ranked r
+               WHERE f.fetch_id = r.fetch_id AND r.from_first > 1 AND r.from_last > 1
+                 AND r.fetched_at < now() - make_interval(days => %s)""", (days,)).rowcount

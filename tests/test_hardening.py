@@ -208,3 +208,28 @@ def test_two_set_ups_queue_on_a_lock(tmp_path):
         assert not marker.exists()  # waiting
     second.wait(timeout=30)
     assert marker.exists() and "waiting" in second.stdout.read()
+
+
+def test_prune_removes_only_repeated_fetch_log_rows(warehouse):
+    """A payload fetched again and again (the statistics' daily re-check) keeps its first and latest
+    fetch-log rows; the repeats in between go once older than the setting; no payload is removed."""
+    import psycopg
+
+    from ipkpi.retention import prune_repeat_fetches
+
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        conn.execute("INSERT INTO raw.payloads (sha256, bytes, body) VALUES ('prune-a', 1, 'a'), ('prune-b', 1, 'b') "
+                     "ON CONFLICT DO NOTHING")
+        for sha, days_ago in (("prune-a", 50), ("prune-a", 40), ("prune-a", 35), ("prune-b", 33), ("prune-a", 31),
+                              ("prune-a", 1)):
+            conn.execute("INSERT INTO raw.fetches (source, period, url, page, http_status, sha256, fetched_at) "
+                         "VALUES ('amr_statistics', '2000-01', 'http://x', 1, 200, %s, now() - make_interval(days => %s))",
+                         (sha, days_ago))
+        assert prune_repeat_fetches(warehouse, days=0) == 0  # the default keeps everything
+        assert prune_repeat_fetches(warehouse, days=30) == 3  # a's fetches 40, 35 and 31 days ago
+        kept = conn.execute("SELECT sha256, (now() - fetched_at) > interval '45 days' FROM raw.fetches "
+                            "WHERE period = '2000-01' ORDER BY fetched_at").fetchall()
+        assert kept == [("prune-a", True), ("prune-b", False), ("prune-a", False)]
+        assert conn.execute("SELECT count(*) FROM raw.payloads WHERE sha256 LIKE 'prune-%'").fetchone() == (2,)
+        conn.execute("DELETE FROM raw.fetches WHERE period = '2000-01'")
+        conn.execute("DELETE FROM raw.payloads WHERE sha256 LIKE 'prune-%'")
