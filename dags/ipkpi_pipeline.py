@@ -87,7 +87,7 @@ def ipkpi_pipeline():
         """dbt build: staging → intermediate → marts → the publication candidate."""
         from ipkpi.pipeline import transform as run_transform
 
-        run_transform(publication_id)
+        run_transform(publication_id, get_current_context()["run_id"])
         return publication_id
 
     @task(retries=0)

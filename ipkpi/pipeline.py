@@ -187,11 +187,14 @@ def abandon_failed_attempt(context) -> None:
     release_lock(dsn, publication_id)
 
 
-def transform(publication_id: str) -> None:
-    from ipkpi.publish import candidate_schema, finish_attempt, release_lock
+def transform(publication_id: str, run_id: str | None = None) -> None:
+    """dbt build into the attempt's candidate. A failed build ends the attempt (failed, lock
+    released); Airflow's retry of this task resumes it — unless another attempt began meanwhile."""
+    from ipkpi.publish import candidate_schema, finish_attempt, release_lock, resume_attempt
     from ipkpi.transform import TransformError, build
 
     settings = Settings.from_env()
+    resume_attempt(settings.warehouse_dsn, publication_id, run_id, airflow_run_alive)
     try:
         build(settings.warehouse_dsn, settings.home, publication_id, candidate_schema(publication_id))
     except TransformError as exc:

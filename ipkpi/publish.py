@@ -105,6 +105,18 @@ def acquire_lock(dsn: str, publication_id: str, run_id: str | None,
         return None
 
 
+def resume_attempt(dsn: str, publication_id: str, run_id: str | None,
+                   run_alive: Callable[[str], bool | None] = lambda run_id: None) -> None:
+    """Before a publication step runs again (Airflow's retry after a failure ended the attempt):
+    take the lock back and mark the attempt running — or fail if another attempt holds it now."""
+    holder = acquire_lock(dsn, publication_id, run_id, run_alive)
+    if holder is not None:
+        raise RuntimeError(f"publication {publication_id} cannot resume: {holder} began meanwhile")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("UPDATE audit.publication_log SET status = 'running', finished_at = NULL "
+                     "WHERE publication_id = %s AND status = 'failed'", (publication_id,))
+
+
 def release_lock(dsn: str | None, publication_id: str, conn: psycopg.Connection | None = None) -> None:
     """Let the next attempt in (with ``conn``: in that transaction, e.g. the swap's)."""
     statement = "DELETE FROM audit.publication_lock WHERE publication_id = %s"

@@ -418,3 +418,38 @@ def test_bi_reader_is_set_up_for_bi_and_nothing_else(pub_dsn, settings):
     # no path of the pipeline's server in what BI reads
     texts = rows(reader, "SELECT detail::text FROM publication_log")
     assert texts and not any(str(settings.home) in text for (text,) in texts)
+
+
+def test_a_retried_transform_resumes_its_attempt(pub_dsn, monkeypatch):
+    """A failed dbt build ends the attempt (failed, lock released); Airflow's retry of the task
+    takes it back and the attempt publishes — unless another attempt began in between."""
+    import ipkpi.transform
+    from ipkpi.transform import TransformError
+
+    build = ipkpi.transform.build
+
+    def flaky(*args, **kwargs):
+        raise TransformError("dbt build failed (a lost connection)")
+
+    publication_id = pipeline.begin("test", force=True, run_id="run-retry")
+    monkeypatch.setattr(ipkpi.transform, "build", flaky)
+    with pytest.raises(TransformError):
+        pipeline.transform(publication_id, "run-retry")
+    assert log_entry(pub_dsn, publication_id)[0] == "failed"
+    assert rows(pub_dsn, "SELECT count(*) FROM audit.publication_lock") == [(0,)]
+    monkeypatch.setattr(ipkpi.transform, "build", build)
+    pipeline.transform(publication_id, "run-retry")  # the retry
+    pipeline.validate(publication_id)
+    pipeline.publish(publication_id)
+    assert rows(pub_dsn, "SELECT DISTINCT publication_id FROM published.kpi_values") == [(publication_id,)]
+    # a retry after another attempt began cannot resume
+    stale = pipeline.begin("stale", force=True, run_id="run-stale")
+    monkeypatch.setattr(ipkpi.transform, "build", flaky)
+    with pytest.raises(TransformError):
+        pipeline.transform(stale, "run-stale")
+    monkeypatch.setattr(ipkpi.transform, "build", build)
+    other = pipeline.begin("other", force=True, run_id="run-other")
+    with pytest.raises(RuntimeError, match=f"cannot resume: publication {other}"):
+        pipeline.transform(stale, "run-stale")
+    execute(pub_dsn, "UPDATE audit.publication_log SET status = 'failed' WHERE publication_id = %s", (other,))
+    execute(pub_dsn, "DELETE FROM audit.publication_lock")
