@@ -168,7 +168,7 @@ def abandon_failed_attempt(context) -> None:
     still running) and the publication lock is released, so the next attempt may begin."""
     import psycopg
 
-    from ipkpi.publish import release_lock
+    from ipkpi.publish import abandon_attempt, release_lock
 
     ti = context.get("task_instance") or context.get("ti")
     if getattr(ti, "task_id", None) not in PUBLICATION_STEPS:
@@ -181,9 +181,7 @@ def abandon_failed_attempt(context) -> None:
         return
     dsn = Settings.from_env().warehouse_dsn
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("UPDATE audit.publication_log SET status = 'failed', finished_at = now(), "
-                     "detail = detail || jsonb_build_object('abandoned', %s::text) "
-                     "WHERE publication_id = %s AND status = 'running'", (f"{ti.task_id} failed", publication_id))
+        abandon_attempt(conn, publication_id, f"{ti.task_id} failed")
     release_lock(dsn, publication_id)
 
 

@@ -96,13 +96,20 @@ def acquire_lock(dsn: str, publication_id: str, run_id: str | None,
             return None
         over = status in ("published", "blocked", "failed") or (status is None and stale)
         if not over and held_run and run_alive(held_run) is False:
-            finish_attempt(dsn, held, "failed", detail={"abandoned": f"its run {held_run} ended without it"}, conn=conn)
+            abandon_attempt(conn, held, f"its run {held_run} ended without it")
             over = True
         if not over:
             return Holder(held, held_run)
         conn.execute("UPDATE audit.publication_lock SET publication_id = %s, dag_run_id = %s, acquired_at = now()",
                      (publication_id, run_id))
         return None
+
+
+def abandon_attempt(conn: psycopg.Connection, publication_id: str, reason: str) -> None:
+    """An attempt that will not finish by itself: failed (if it was still running), and why."""
+    conn.execute("UPDATE audit.publication_log SET status = 'failed', finished_at = now(), "
+                 "detail = detail || jsonb_build_object('abandoned', %s::text) "
+                 "WHERE publication_id = %s AND status = 'running'", (reason, publication_id))
 
 
 def resume_attempt(dsn: str, publication_id: str, run_id: str | None,
