@@ -26,7 +26,7 @@ import os
 import re
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ipkpi.config import DEFAULT_FIRST_MONTH, DEFAULT_LAST_MONTH, Settings, redact_dsn
@@ -121,12 +121,24 @@ def cmd_run(settings: Settings, first: str | None, last: str | None, at: datetim
         return 0
     if state == "success":
         print(f"published {what} as {publication_id} (schema {PUBLISHED})")
+        superseded = superseded_rollback(settings, publication_id)
+        if superseded:
+            print(f"it supersedes the rollback {superseded}: the agencies' current data are published again")
         print_headlines(settings)
         return 0
     print(f"\nFAILED: run {run_id} ended {state}", file=sys.stderr)
     for line in explain_failure(settings, client, run_id, publication_id):
         print(f"  {line}", file=sys.stderr)
     return 1
+
+
+def superseded_rollback(settings: Settings, publication_id: str) -> str | None:
+    import psycopg
+
+    with psycopg.connect(settings.warehouse_dsn) as conn:
+        row = conn.execute("SELECT detail ->> 'supersedes_rollback' FROM audit.publication_log "
+                           "WHERE publication_id = %s", (publication_id,)).fetchone()
+    return row[0] if row else None
 
 
 def current_publication_id(settings: Settings) -> str | None:
@@ -343,6 +355,98 @@ def cmd_whitepaper(year: int, out: Path | None) -> int:
     return 0
 
 
+def cmd_publications(settings: Settings) -> None:
+    """Every publication attempt, newest first: the vintages, and the attempts that were blocked or
+    failed (no vintage)."""
+    import psycopg
+
+    from ipkpi.vintages import publications
+
+    with psycopg.connect(settings.warehouse_dsn) as conn:
+        rows = publications(conn)
+    print(f"{'publication':34} {'time (UTC)':19} {'status':17} {'#':>4} {'cells':>6}  periods")
+    for row in rows:
+        status = row["status"]
+        if row["vintage_no"] is not None:
+            status = "current" if row["is_current"] else "superseded"
+            if row["kind"] == "rollback":
+                status += " (rollback)"
+        at = row["at"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if row["at"] else "—"
+        cells = "" if row["cells_changed"] is None else str(row["cells_changed"])
+        number = "" if row["vintage_no"] is None else str(row["vintage_no"])
+        extra = f"  → {row['rollback_of']}" if row["rollback_of"] else ""
+        print(f"{row['publication_id']:34} {at:19} {status:17} {number:>4} {cells:>6}  {row['periods'] or ''}{extra}")
+
+
+def cmd_diff(settings: Settings, first: str, second: str, as_csv: bool) -> int:
+    """The cells that differ between two vintages, grouped by KPI and reason (or CSV)."""
+    import csv
+    from itertools import groupby
+
+    import psycopg
+
+    from ipkpi.vintages import diff, find
+
+    with psycopg.connect(settings.warehouse_dsn) as conn:
+        try:
+            a, b = find(conn, first), find(conn, second)
+        except LookupError as exc:
+            print(f"ipkpi diff: {exc}", file=sys.stderr)
+            return 2
+        changes = diff(conn, first, second)
+        names = dict(conn.execute("SELECT kpi_code, name_zh || ' (' || unit || ')' FROM published.kpi_catalogue"))
+        regions = dict(conn.execute("SELECT region_code, name_zh FROM published.regions"))
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["relation", "kpi_code", "grain", "period", "region_code", "dimension", "member", "old_value",
+                         "new_value", "reason", "reason_detail", "source", "source_period", "payload_sha256"])
+        for c in changes:
+            writer.writerow([c.relation, c.kpi_code, c.grain, c.period, c.region_code, c.dimension, c.member,
+                             c.old_value, c.new_value, c.reason, c.reason_detail, c.source, c.source_period,
+                             c.payload_sha256])
+        return 0
+    print(f"{first} (vintage {a.vintage_no}) → {second} (vintage {b.vintage_no}): {len(changes)} cells changed")
+    for (kpi, relation), cells in groupby(sorted(changes, key=lambda c: (c.kpi_code, c.relation, c.reason, c.reason_detail)),
+                                          key=lambda c: (c.kpi_code, c.relation)):
+        cells = list(cells)
+        where = "" if relation == "kpi_values" else " — breakdown"
+        print(f"\n{kpi} {names.get(kpi, '')}{where}: {len(cells)} cells")
+        for (reason, detail, sha), group in groupby(cells, key=lambda c: (c.reason, c.reason_detail, c.payload_sha256)):
+            print(f"  {reason}: {detail}" + (f" (payload {sha[:12]}…)" if sha else ""))
+            for c in group:
+                member = f" {c.dimension}={c.member}" if c.dimension else ""
+                print(f"    {c.period:8} {c.grain:5} {c.region_code} {regions.get(c.region_code, ''):6}{member}  "
+                      f"{number(c.old_value)} → {number(c.new_value)}{delta(c.old_value, c.new_value)}")
+    return 0
+
+
+def number(value) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def delta(old, new) -> str:
+    if old is None or new is None:
+        return ""
+    change = new - old
+    return f"  ({'+' if change > 0 else ''}{number(change)})"
+
+
+def cmd_rollback(settings: Settings, publication_id: str) -> int:
+    from ipkpi.vintages import RollbackRefused, rollback
+
+    try:
+        new, changed = rollback(settings.runtime_dsn, publication_id)
+    except (RollbackRefused, LookupError) as exc:
+        print(f"ipkpi rollback: {exc}", file=sys.stderr)
+        return 1
+    print(f"rolled back to {publication_id}: published as {new} ({changed} cells changed); "
+          "the next run publishes from the agencies' data again")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 done (published, or no change), 1 the run failed or was blocked, 2 a usage
     error, 3 the run still runs after the follow deadline, 4 busy (set-up would restart Airflow
@@ -374,8 +478,9 @@ def dispatch(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--port", type=int)
     sub.add_parser("stop", help="stop every service the project started")
     prune = sub.add_parser("prune", help="remove task logs, validation results and Data Docs pages older than "
-                           "IPKPI_RETAIN_LOG_DAYS (default 90), and repeated fetch-log rows "
-                           "older than IPKPI_RETAIN_REPEAT_FETCH_DAYS (default: keep); never payloads")
+                           "IPKPI_RETAIN_LOG_DAYS (default 90), repeated fetch-log rows "
+                           "older than IPKPI_RETAIN_REPEAT_FETCH_DAYS and vintages older than "
+                           "IPKPI_RETAIN_VINTAGE_YEARS (default: keep both); never payloads")
     prune.add_argument("--days", type=int, help="override IPKPI_RETAIN_LOG_DAYS")
     sub.add_parser("headlines", help="print the headline KPIs of the current publication")
     sub.add_parser("airflow", help="run the `airflow` CLI with the project's environment (e.g. backfill create)")
@@ -387,6 +492,14 @@ def dispatch(argv: list[str] | None = None) -> int:
     whitepaper = sub.add_parser("whitepaper", help="the year's white paper (HTML + PDF), read from `published` only")
     whitepaper.add_argument("--year", type=int, required=True)
     whitepaper.add_argument("--out", type=Path, help="output root (default $IPKPI_WHITEPAPER_DIR, else <repo>/whitepaper)")
+    sub.add_parser("publications", help="every publication (vintages, and blocked or failed attempts), newest first")
+    diff = sub.add_parser("diff", help="the cells that changed between two publications, grouped by KPI and reason")
+    diff.add_argument("first", metavar="PUB_A")
+    diff.add_argument("second", metavar="PUB_B")
+    diff.add_argument("--csv", action="store_true", help="one CSV row per cell, for machines")
+    rollback = sub.add_parser("rollback", help="make an earlier publication current again (a new publication, "
+                              "reason rollback); the next run moves forward")
+    rollback.add_argument("publication", metavar="PUB")
     args, extra = parser.parse_known_args(argv)
     settings = Settings.from_env()
 
@@ -418,11 +531,19 @@ def dispatch(argv: list[str] | None = None) -> int:
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
     elif args.command == "prune":
         from ipkpi.retention import prune as prune_files
-        from ipkpi.retention import prune_repeat_fetches
+        from ipkpi.retention import prune_repeat_fetches, prune_vintages
 
         pruned = prune_files(settings, args.days)
         fetches = prune_repeat_fetches(settings.warehouse_dsn)
-        print(f"pruned {pruned.files} files ({pruned.bytes / 1e6:.1f} MB) and {fetches} repeated fetch-log rows")
+        vintages, history_rows = prune_vintages(settings.warehouse_dsn)
+        print(f"pruned {pruned.files} files ({pruned.bytes / 1e6:.1f} MB), {fetches} repeated fetch-log rows, "
+              f"{vintages} vintages ({history_rows} history rows)")
+    elif args.command == "publications":
+        cmd_publications(settings)
+    elif args.command == "diff":
+        return cmd_diff(settings, args.first, args.second, args.csv)
+    elif args.command == "rollback":
+        return cmd_rollback(settings, args.publication)
     elif args.command == "headlines":
         print_headlines(settings)
     elif args.command == "dbt":

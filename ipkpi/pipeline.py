@@ -142,10 +142,27 @@ def begin(periods: str, instant: datetime | None = None, *, force: bool = False,
             return None
         drop_other_candidates(dsn, publication_id)
         log_attempt(dsn, publication_id, periods, fingerprint, instant)
+        note_superseded_rollback(dsn, publication_id)
     except BaseException:
         release_lock(dsn, publication_id)
         raise
     return publication_id
+
+
+def note_superseded_rollback(dsn: str, publication_id: str) -> None:
+    """When BI reads a rollback now, this attempt will supersede it: said in the log and the
+    publication's detail (``ipkpi run`` prints it)."""
+    import psycopg
+
+    from ipkpi.publish import finish_attempt
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT publication_id, rollback_of FROM vintage.publications "
+                           "ORDER BY vintage_no DESC LIMIT 1").fetchone()
+    if row and row[1]:
+        log.info("publication %s supersedes the rollback %s (to %s): the agencies' current data are published again",
+                 publication_id, row[0], row[1])
+        finish_attempt(dsn, publication_id, "running", detail={"supersedes_rollback": row[0]})
 
 
 def airflow_run_alive(run_id: str) -> bool | None:

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 import psycopg
 from psycopg import sql
 
+from ipkpi import vintages
 from ipkpi.warehouse import grant_published
 
 CANDIDATE = "publish_candidate"  # where dbt builds the published models when no run names a candidate
@@ -273,6 +274,7 @@ def swap(dsn: str, publication_id: str, *, lock_timeout_ms: int = 3000, attempts
                 # reported published only once durable, whatever the server's default
                 conn.execute("SET LOCAL synchronous_commit = on")
                 candidate = check_candidate(conn, publication_id)
+                keep_first_vintage(conn)
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(PREVIOUS)))
                 conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
                     sql.Identifier(PUBLISHED), sql.Identifier(PREVIOUS)))
@@ -284,6 +286,12 @@ def swap(dsn: str, publication_id: str, *, lock_timeout_ms: int = 3000, attempts
                        SELECT source, period, publication_id, first_published_at FROM {}.source_months
                        WHERE is_available ON CONFLICT DO NOTHING""").format(sql.Identifier(PUBLISHED)))
                 grant_published(conn, PUBLISHED)
+                periods, rollback_of = conn.execute(
+                    "SELECT periods, detail ->> 'rollback_of' FROM audit.publication_log WHERE publication_id = %s",
+                    (publication_id,)).fetchone()
+                vintages.record(conn, PUBLISHED, publication_id, periods=periods, rollback_of=rollback_of)
+                vintages.expose(conn, PUBLISHED)
+                grant_published(conn, PUBLISHED)  # and the vintage views
                 finish_attempt(dsn, publication_id, "published", conn=conn)
                 release_lock(None, publication_id, conn=conn)
             break
@@ -297,6 +305,19 @@ def swap(dsn: str, publication_id: str, *, lock_timeout_ms: int = 3000, attempts
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(PREVIOUS)))
     except psycopg.errors.LockNotAvailable:
         pass  # a BI query still reads it; the next publication drops it
+
+
+def keep_first_vintage(conn: psycopg.Connection) -> None:
+    """A warehouse published before vintages were kept: its current publication becomes the first
+    vintage, so the first revisions have something to be revisions of."""
+    if conn.execute("SELECT 1 FROM vintage.publications LIMIT 1").fetchone():
+        return
+    if not conn.execute("SELECT to_regclass('published.kpi_values') IS NOT NULL").fetchone()[0]:
+        return
+    held = conn.execute("SELECT p.publication_id, p.finished_at, p.periods FROM audit.publication_log p "
+                        "WHERE p.publication_id = (SELECT publication_id FROM published.kpi_values LIMIT 1)").fetchone()
+    if held:
+        vintages.record(conn, PUBLISHED, held[0], published_at=held[1], periods=held[2])
 
 
 def current_publication(dsn: str) -> str | None:

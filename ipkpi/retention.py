@@ -9,7 +9,10 @@ figure).
   raw.fetches; rows older than that which repeat a payload are removed, keeping for each source,
   period, page and payload its first and its latest fetch.
 
-``ipkpi prune`` applies both (run it from cron, or after a run).
+- ``IPKPI_RETAIN_VINTAGE_YEARS`` (default 0, keep all): vintages (ipkpi.vintages) published longer
+  ago than that are forgotten — never the current one, nor one a white paper was generated from.
+
+``ipkpi prune`` applies them all (run it from cron, or after a run).
 """
 
 from __future__ import annotations
@@ -83,3 +86,39 @@ def prune_repeat_fetches(dsn: str, days: int | None = None) -> int:
                DELETE FROM raw.fetches f USING ranked r
                WHERE f.fetch_id = r.fetch_id AND r.from_first > 1 AND r.from_last > 1
                  AND r.fetched_at < now() - make_interval(days => %s)""", (days,)).rowcount
+
+
+def retain_vintage_years() -> int:
+    return int(os.environ.get("IPKPI_RETAIN_VINTAGE_YEARS") or 0)
+
+
+def prune_vintages(dsn: str, years: int | None = None) -> tuple[int, int]:
+    """Forget vintages published more than ``years`` ago (IPKPI_RETAIN_VINTAGE_YEARS; 0 keeps all),
+    except the current one and every vintage a white paper was generated from; history rows no
+    kept vintage holds go with them. Revisions stay (they say what changed, and why). Returns
+    (vintages, history rows) removed."""
+    import psycopg
+    from psycopg import sql
+
+    from ipkpi.vintages import TRACKED, history_table
+
+    years = retain_vintage_years() if years is None else years
+    if years <= 0:
+        return 0, 0
+    with psycopg.connect(dsn) as conn:
+        conn.execute("LOCK TABLE vintage.publications IN EXCLUSIVE MODE")  # not while a swap records one
+        gone = conn.execute(
+            """DELETE FROM vintage.publications p
+               WHERE p.published_at < now() - make_interval(years => %s)
+                 AND p.vintage_no < (SELECT max(vintage_no) FROM vintage.publications)
+                 AND NOT EXISTS (SELECT 1 FROM vintage.whitepapers w WHERE w.publication_id = p.publication_id)""",
+            (years,)).rowcount
+        rows = 0
+        for relation in TRACKED:
+            if conn.execute("SELECT to_regclass(%s)", (f"vintage.{relation}_history",)).fetchone()[0]:
+                rows += conn.execute(sql.SQL(
+                    """DELETE FROM {} h WHERE NOT EXISTS (
+                           SELECT 1 FROM vintage.publications p WHERE p.vintage_no >= h.valid_from_vintage
+                             AND (h.valid_to_vintage IS NULL OR p.vintage_no < h.valid_to_vintage))""").format(
+                    history_table(relation))).rowcount
+    return gone, rows

@@ -14,6 +14,7 @@ from psycopg import sql
 from ingest.registry import SOURCES, connector
 from ingest.store import ensure_raw_tables
 from ipkpi.config import SCHEMAS, Settings
+from ipkpi.vintages import VINTAGE_DDL
 
 # role -> what it is for (README "Security"). The warehouse DSN's user (ipkpi_owner) sets up; the
 # pipeline's tasks log in as ipkpi_runner, which can only act as the three NOLOGIN roles below.
@@ -129,6 +130,7 @@ def init_warehouse(dsn: str, settings: Settings) -> None:
         ensure_raw_tables(conn, [connector(name) for name in SOURCES])
         conn.execute(AUDIT_DDL)
         conn.execute(GRANTS)
+        conn.execute(VINTAGE_DDL)  # handed to the publisher, whom GRANTS made the owner a member of
         if not conn.execute("SELECT to_regclass('published.publication_log')").fetchone()[0]:
             from ipkpi.publish import LOG_VIEW
 

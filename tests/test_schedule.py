@@ -19,7 +19,7 @@ import pendulum
 import psycopg
 import pytest
 
-from tests.conftest import ipkpi
+from tests.conftest import connections_to, ipkpi
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +74,6 @@ def instants_to_run(events, start, end) -> list:
 def clocked(stack, sandbox_credentials):
     """A sandbox whose clock the tests move, an alerts webhook, and the shell environment that points
     the pipeline's connections at them."""
-    from ingest.registry import SOURCES
     from sandbox import SandboxConfig, start_server
 
     server = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials, as_of=START.isoformat()))
@@ -82,9 +81,7 @@ def clocked(stack, sandbox_credentials):
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     env = {"AIRFLOW_CONN_IPKPI_ALERTS": json.dumps({"conn_type": "http",
                                                     "host": f"http://127.0.0.1:{receiver.server_port}/hook"})}
-    for conn_id in set(SOURCES.values()):
-        env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
-            {"conn_type": "http", "host": server.url, "password": sandbox_credentials[conn_id.removeprefix("ipkpi_")]})
+    env.update(connections_to(server, sandbox_credentials))
     yield server, env
     receiver.shutdown()
     server.stop()

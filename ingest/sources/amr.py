@@ -51,6 +51,8 @@ class AmrCases:
     name = "amr_cases"
     conn_id = "ipkpi_amr"
     raw_table = "raw.amr_cases"
+    # a revoked record counts in no KPI, in any month (SOURCES.md): vintages name it as a revision's reason
+    revoked = ("status", "已撤销")
     # the month is over, so complete: its feed answers from the 1st of the next month
     rhythm = Rhythm(lag_days=1, revisable_months=0)
     version_key = ("case_id", "updated_at")

@@ -35,6 +35,8 @@ class Finance:
     name = "finance"
     conn_id = "ipkpi_finance"
     raw_table = "raw.finance_pledges"
+    # a revoked record counts in no KPI, in any month (SOURCES.md): vintages name it as a revision's reason
+    revoked = ("status", "已撤销")
     # usually out about two weeks after the month; a file may be re-issued up to 12 months later
     rhythm = Rhythm(lag_days=18, revisable_months=12)
     fields = FIELDS
