@@ -364,7 +364,7 @@ def cmd_publications(settings: Settings) -> None:
 
     with psycopg.connect(settings.warehouse_dsn) as conn:
         rows = publications(conn)
-    print(f"{'publication':34} {'time (UTC)':19} {'status':17} {'#':>4} {'cells':>6}  periods")
+    print(f"{'publication':34} {'time (UTC)':19} {'status':21} {'#':>4} {'cells':>6}  periods")
     for row in rows:
         status = row["status"]
         if row["vintage_no"] is not None:
@@ -375,7 +375,7 @@ def cmd_publications(settings: Settings) -> None:
         cells = "" if row["cells_changed"] is None else str(row["cells_changed"])
         number = "" if row["vintage_no"] is None else str(row["vintage_no"])
         extra = f"  → {row['rollback_of']}" if row["rollback_of"] else ""
-        print(f"{row['publication_id']:34} {at:19} {status:17} {number:>4} {cells:>6}  {row['periods'] or ''}{extra}")
+        print(f"{row['publication_id']:34} {at:19} {status:21} {number:>4} {cells:>6}  {row['periods'] or ''}{extra}")
 
 
 def cmd_diff(settings: Settings, first: str, second: str, as_csv: bool) -> int:
@@ -405,13 +405,20 @@ def cmd_diff(settings: Settings, first: str, second: str, as_csv: bool) -> int:
                              c.old_value, c.new_value, c.reason, c.reason_detail, c.source, c.source_period,
                              c.payload_sha256])
         return 0
-    print(f"{first} (vintage {a.vintage_no}) → {second} (vintage {b.vintage_no}): {len(changes)} cells changed")
+    new = sum(c.reason == "first_published" for c in changes)
+    print(f"{first} (vintage {a.vintage_no}) → {second} (vintage {b.vintage_no}): {len(changes) - new} cells changed, "
+          f"{new} first published")
     for (kpi, relation), cells in groupby(sorted(changes, key=lambda c: (c.kpi_code, c.relation, c.reason, c.reason_detail)),
                                           key=lambda c: (c.kpi_code, c.relation)):
         cells = list(cells)
         where = "" if relation == "kpi_values" else " — breakdown"
         print(f"\n{kpi} {names.get(kpi, '')}{where}: {len(cells)} cells")
         for (reason, detail, sha), group in groupby(cells, key=lambda c: (c.reason, c.reason_detail, c.payload_sha256)):
+            group = list(group)
+            if reason == "first_published":  # releases, not revisions: counted, not listed
+                periods = sorted({c.period for c in group})
+                print(f"  first published ({detail}): {len(group)} cells, {periods[0]} … {periods[-1]}")
+                continue
             print(f"  {reason}: {detail}" + (f" (payload {sha[:12]}…)" if sha else ""))
             for c in group:
                 member = f" {c.dimension}={c.member}" if c.dimension else ""
@@ -421,8 +428,11 @@ def cmd_diff(settings: Settings, first: str, second: str, as_csv: bool) -> int:
 
 
 def number(value) -> str:
+    """A published value as a person reads it: thousands separated, at most 4 decimals."""
     if value is None:
         return "—"
+    if value.as_tuple().exponent < -4:
+        value = round(value, 4)
     text = f"{value:,f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 

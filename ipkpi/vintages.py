@@ -86,6 +86,24 @@ CREATE TABLE IF NOT EXISTS vintage.whitepapers (
     figures_sha256  text NOT NULL,
     PRIMARY KEY (year, generated_at)
 );
+-- a publication, once written, is never overwritten: a vintage's rows are only inserted, and a
+-- history row's valid_to is set once, when a later vintage supersedes it (retention may delete)
+CREATE OR REPLACE FUNCTION vintage.written_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME LIKE '%\\_history' THEN  -- nested: only a history row has valid_to_vintage
+        IF to_jsonb(OLD) ->> 'valid_to_vintage' IS NULL
+           AND to_jsonb(NEW) - 'valid_to_publication' - 'valid_to_vintage'
+               = to_jsonb(OLD) - 'valid_to_publication' - 'valid_to_vintage' THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'vintage.% is written once: a publication is never overwritten', TG_TABLE_NAME;
+END $$;
+CREATE OR REPLACE TRIGGER written_once BEFORE UPDATE ON vintage.publications
+    FOR EACH ROW EXECUTE FUNCTION vintage.written_once();
+CREATE OR REPLACE TRIGGER written_once BEFORE UPDATE ON vintage.revisions
+    FOR EACH ROW EXECUTE FUNCTION vintage.written_once();
+ALTER FUNCTION vintage.written_once() OWNER TO ipkpi_publisher;
 ALTER SCHEMA vintage OWNER TO ipkpi_publisher;
 ALTER TABLE vintage.publications OWNER TO ipkpi_publisher;
 ALTER TABLE vintage.revisions OWNER TO ipkpi_publisher;
@@ -121,6 +139,8 @@ def ensure_history(conn: psycopg.Connection, schema: str, relation: str) -> list
         keys = sql.SQL(", ").join(map(sql.Identifier, key))
         conn.execute(sql.SQL("CREATE UNIQUE INDEX ON {} ({}, valid_from_vintage)").format(table, keys))
         conn.execute(sql.SQL("CREATE UNIQUE INDEX ON {} ({}) WHERE valid_to_vintage IS NULL").format(table, keys))
+        conn.execute(sql.SQL("CREATE TRIGGER written_once BEFORE UPDATE ON {} FOR EACH ROW "
+                             "EXECUTE FUNCTION vintage.written_once()").format(table))
     else:
         held = {name for name, _ in columns(conn, "vintage", f"{relation}_history")}
         for name, kind in cols:
@@ -157,11 +177,6 @@ def record(conn: psycopg.Connection, schema: str, publication_id: str, *, publis
     conn.execute("LOCK TABLE vintage.publications IN EXCLUSIVE MODE")  # vintages are numbered one at a time
     previous = current(conn)
     number = previous.vintage_no + 1 if previous else 1
-    conn.execute("""INSERT INTO vintage.publications (vintage_no, publication_id, published_at, kind, rollback_of,
-                                                      previous_publication, periods)
-                    VALUES (%s, %s, coalesce(%s, now()), %s, %s, %s, %s)""",
-                 (number, publication_id, published_at, "rollback" if rollback_of else "run", rollback_of,
-                  previous.publication_id if previous else None, periods))
     value_columns = {}
     for relation, key in TRACKED.items():
         names = ensure_history(conn, schema, relation)
@@ -191,7 +206,11 @@ def record(conn: psycopg.Connection, schema: str, publication_id: str, *, publis
     changed = 0
     if previous is not None:
         changed = record_revisions(conn, schema, publication_id, number, previous.publication_id, rollback_of)
-    conn.execute("UPDATE vintage.publications SET cells_changed = %s WHERE vintage_no = %s", (changed, number))
+    conn.execute("""INSERT INTO vintage.publications (vintage_no, publication_id, published_at, kind, rollback_of,
+                                                      previous_publication, periods, cells_changed)
+                    VALUES (%s, %s, coalesce(%s, now()), %s, %s, %s, %s, %s)""",
+                 (number, publication_id, published_at, "rollback" if rollback_of else "run", rollback_of,
+                  previous.publication_id if previous else None, periods, changed))
     return changed
 
 
@@ -275,20 +294,27 @@ def classify(conn, source: str, period: str, feed, was_held: bool, old_load, new
 
 
 def cause_of(cell_grain: str, cell_period: str, source: str | None, causes: dict[str, list[Cause]],
-             change_feed: bool) -> Cause | None:
-    """The most specific change of the cell's source that can explain it: one of the cell's own
+             change_feed: bool) -> tuple[Cause | None, str]:
+    """The most specific change of the cell's source that can explain it — one of the cell's own
     months first (a year is its months); for a change feed also a later window (a record of the
-    period changed then). Among those, by REASONS' order, then the latest month."""
+    period changed then); among those by REASONS' order, then the latest month — and the others
+    that may have contributed, in words ("" if none)."""
     if source is None:
-        return None
+        return None, ""
     months = (lambda p: p == cell_period) if cell_grain == "month" else (lambda p: p[:4] == cell_period)
     first = cell_period if cell_grain == "month" else f"{cell_period}-01"
     candidates = [(0, c) for c in causes.get(source, []) if months(c.period)]
     if change_feed:
         candidates += [(1, c) for c in causes.get(source, []) if not months(c.period) and c.period > first]
     if not candidates:
-        return None
-    return min(candidates, key=lambda pc: (pc[0], REASONS.index(pc[1].reason), _desc(pc[1].period)))[1]
+        return None, ""
+    ranked = sorted(candidates, key=lambda pc: (pc[0], REASONS.index(pc[1].reason), _desc(pc[1].period)))
+    others: dict[str, list[str]] = {}
+    for _, other in ranked[1:]:
+        others.setdefault(other.reason, []).append(other.period)
+    also = "; ".join(f"{reason} {min(periods)}" + (f"…{max(periods)} ({len(periods)} months)" if len(periods) > 1 else "")
+                     for reason, periods in others.items())
+    return ranked[0][1], (f"; also {also}" if also else "")
 
 
 def _desc(period: str) -> tuple:
@@ -312,12 +338,12 @@ def record_revisions(conn: psycopg.Connection, schema: str, publication_id: str,
             reason, detail, cause = "rollback", f"rollback to {rollback_of}", None
         else:
             feed = connector(source) if source in SOURCES else None
-            cause = cause_of(grain, period, source, causes, bool(getattr(feed, "version_key", None)))
+            cause, also = cause_of(grain, period, source, causes, bool(getattr(feed, "version_key", None)))
             if cause is None:
                 reason, detail = "other", (f"no month of {source} behind {period} changed: a change of the "
                                            "transformation or of another KPI it derives from")
             else:
-                reason, detail = cause.reason, cause.detail
+                reason, detail = cause.reason, cause.detail + also
         rows.append((publication_id, number, previous, relation, kpi, grain, period, region, dimension, member, old,
                      new, reason, detail, cause.source if cause else source, cause.period if cause else None,
                      cause.load_id if cause else None, cause.payload_sha256 if cause else None))
@@ -337,6 +363,8 @@ COMMENTS = {
                     "(rollbacks included) in order; is_current marks the one BI reads",
     "revisions": "数据修订：相邻两个版本之间数值变化的每个单元格，附原因（可追溯到原始数据）/ Revisions: every "
                  "cell whose value changed between consecutive vintages, with the reason traced to raw",
+    "whitepapers": "白皮书生成记录：每次生成所读取的发布版本 / White papers generated: the vintage each one read "
+                   "(ipkpi whitepaper --publication regenerates it exactly)",
     "history": "{name} 的历史：每行数值及其生效版本（valid_from）与被取代版本（valid_to，当前为空）/ History of "
                "{name}: each row's values, the vintage it first appeared in and the one that superseded it "
                "(NULL while current)",
@@ -355,6 +383,9 @@ COLUMN_COMMENTS = {
     "valid_to_publication": "被取代的版本（当前为空）/ The publication that superseded it (NULL while current)",
     "valid_from_vintage": "首次出现的版本序号 / vintage_no of valid_from_publication",
     "valid_to_vintage": "被取代的版本序号 / vintage_no of valid_to_publication",
+    "year": "白皮书年度 / The year the white paper covers",
+    "generated_at": "生成时间 / When it was generated",
+    "figures_sha256": "figures.json 的校验和 / SHA-256 of the paper's figures.json",
     "relation": "所属表 kpi_values | kpi_breakdown / The relation of the cell",
     "old_value": "修订前数值 / Value in the previous vintage",
     "new_value": "修订后数值 / Value in this vintage (NULL: the cell is gone)",
@@ -381,7 +412,11 @@ def expose(conn: psycopg.Connection, schema: str) -> None:
                r.grain, r.period, r.region_code, r.dimension, r.member, r.old_value, r.new_value, r.reason,
                r.reason_detail, r.source, r.source_period, r.load_id, r.payload_sha256
         FROM vintage.revisions r JOIN vintage.publications p USING (vintage_no)""").format(s=target))
+    conn.execute(sql.SQL("""CREATE VIEW {s}.whitepapers AS
+        SELECT w.year, w.publication_id, p.vintage_no, w.generated_at, w.figures_sha256
+        FROM vintage.whitepapers w LEFT JOIN vintage.publications p USING (publication_id)""").format(s=target))
     comment(conn, schema, "publications", COMMENTS["publications"])
+    comment(conn, schema, "whitepapers", COMMENTS["whitepapers"])
     comment(conn, schema, "revisions", COMMENTS["revisions"], like="kpi_breakdown", own_first=True)
     for relation in TRACKED:
         names = [n for n, _ in columns(conn, schema, relation)]
@@ -493,7 +528,7 @@ class Change:
 
 def diff(conn: psycopg.Connection, first: str, second: str) -> list[Change]:
     """Cells whose value differs between two vintages (either order), each with the reason of its
-    last revision between them (``other`` if the cell changed back and forth without one)."""
+    last revision between them; a cell the first does not hold is ``first_published``."""
     a, b = find(conn, first), find(conn, second)
     low, high = sorted((a.vintage_no, b.vintage_no))
     changes = []
@@ -504,10 +539,12 @@ def diff(conn: psycopg.Connection, first: str, second: str) -> list[Change]:
         join_key = sql.SQL(", ").join(map(sql.Identifier, key))
         rows = conn.execute(sql.SQL(
             """WITH o AS ({old}), n AS ({new}),
-                    d AS (SELECT {key}, o.value AS old_value, n.value AS new_value FROM o FULL JOIN n USING ({key})
-                          WHERE o.value IS DISTINCT FROM n.value)
+                    d AS (SELECT {key}, o.value AS old_value, n.value AS new_value, o.grain IS NULL AS is_new
+                          FROM o FULL JOIN n USING ({key}) WHERE o.value IS DISTINCT FROM n.value)
                SELECT d.kpi_code, d.grain, d.period, d.region_code, {dims}, d.old_value, d.new_value,
-                      r.reason, r.reason_detail, r.source, r.source_period, r.payload_sha256
+                      CASE WHEN d.is_new THEN 'first_published' ELSE r.reason END,
+                      CASE WHEN d.is_new THEN 'not in ' || %(old)s ELSE r.reason_detail END,
+                      r.source, r.source_period, r.payload_sha256
                FROM d LEFT JOIN LATERAL (
                    SELECT * FROM vintage.revisions r WHERE r.relation = %(rel)s AND r.kpi_code = d.kpi_code
                      AND r.grain = d.grain AND r.period = d.period AND r.region_code = d.region_code
@@ -519,10 +556,10 @@ def diff(conn: psycopg.Connection, first: str, second: str) -> list[Change]:
             key=join_key, dims=dims,
             rdim=sql.SQL("d.dimension") if "dimension" in key else sql.SQL("NULL"),
             rmem=sql.SQL("d.member") if "dimension" in key else sql.SQL("NULL")),
-            {"rel": relation, "low": low, "high": high}).fetchall()
+            {"rel": relation, "low": low, "high": high, "old": a.publication_id}).fetchall()
         for kpi, grain, period, region, dim, member, old, new, reason, detail, source, source_period, sha in rows:
             changes.append(Change(relation, kpi, grain, period, region, dim, member, old, new, reason or "other",
-                                  detail or "changed and changed back, or a cell first published in between",
+                                  detail or "changed and changed back between the two",
                                   source, source_period, sha))
     return changes
 
@@ -534,7 +571,7 @@ class RollbackRefused(RuntimeError):
 
 
 # what the swap itself creates in every publication (not cloned: made again for the new one)
-MADE_BY_SWAP = ("publication_log", "publications", "revisions", *(f"{r}_history" for r in TRACKED))
+MADE_BY_SWAP = ("publication_log", "publications", "revisions", "whitepapers", *(f"{r}_history" for r in TRACKED))
 
 
 def clone_schema(conn: psycopg.Connection, source: str, target: str) -> None:
@@ -575,6 +612,14 @@ def clone_schema(conn: psycopg.Connection, source: str, target: str) -> None:
                 conn.execute(sql.SQL("COMMENT ON COLUMN {}.{}.{} IS {}").format(
                     t, sql.Identifier(name), sql.Identifier(column), sql.Literal(note)))
     conn.execute("RESET search_path")
+
+
+def record_whitepaper(dsn: str, year: int, publication_id: str, figures_sha256: str) -> None:
+    """A white paper was generated from this vintage: retention keeps it, and the next paper's
+    数据修订说明 lists what changed since."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO vintage.whitepapers (year, publication_id, figures_sha256) VALUES (%s, %s, %s)",
+                     (year, publication_id, figures_sha256))
 
 
 def republish(dsn: str, change: Callable[[psycopg.Connection, str, str], None], *, periods: str | None,

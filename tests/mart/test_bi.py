@@ -38,7 +38,7 @@ LATIN = re.compile(r"[A-Za-z]{2,}")
 # publisher may read it; ipkpi.publish.LOG_VIEW, commented there)
 READS_AUDIT = {"publication_log"}
 # the vintages (MART.md "Vintages") live outside the swapped schema, in `vintage`, owned by the publisher
-READS_VINTAGE = {"publications", "revisions", "kpi_values_history", "kpi_breakdown_history", "source_months_history",
+READS_VINTAGE = {"publications", "revisions", "whitepapers", "kpi_values_history", "kpi_breakdown_history", "source_months_history",
                  "source_payloads_history"}
 
 # MART.md: "aggregation (sum | last | ratio | mean: how months roll up to a year)", read against
