@@ -103,8 +103,8 @@ CREATE OR REPLACE TRIGGER written_once BEFORE UPDATE ON vintage.publications
     FOR EACH ROW EXECUTE FUNCTION vintage.written_once();
 CREATE OR REPLACE TRIGGER written_once BEFORE UPDATE ON vintage.revisions
     FOR EACH ROW EXECUTE FUNCTION vintage.written_once();
-ALTER FUNCTION vintage.written_once() OWNER TO ipkpi_publisher;
 ALTER SCHEMA vintage OWNER TO ipkpi_publisher;
+ALTER FUNCTION vintage.written_once() OWNER TO ipkpi_publisher;
 ALTER TABLE vintage.publications OWNER TO ipkpi_publisher;
 ALTER TABLE vintage.revisions OWNER TO ipkpi_publisher;
 ALTER TABLE vintage.whitepapers OWNER TO ipkpi_publisher;
