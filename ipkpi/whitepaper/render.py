@@ -242,17 +242,17 @@ class Paper:
                          "growth": figs.growth(code, short=True)})
         return rows
 
-    def series(self, code: str) -> dict[int, float]:
+    def history(self, code: str) -> dict[int, Decimal]:
         """The city's complete yearly values of ``code`` up to the paper's year."""
-        return {int(period): float(k.value) for (c, period), k in self.data.city.items()
+        return {int(period): k.value for (c, period), k in self.data.city.items()
                 if c == code and k.value is not None and int(period) <= self.year and k.is_complete}
 
     def chart(self, spec: Trend | Composition) -> str | None:
         catalogue = self.data.catalogue
         if isinstance(spec, Trend):
             scale, label = chart_scale(catalogue[spec.kpis[0]]["unit"])
-            return self.charts.trend(spec.file, spec.title, {self.figs.name(c): self.series(c) for c in spec.kpis},
-                                     label, scale)
+            series = {self.figs.name(c): {year: float(v) for year, v in self.history(c).items()} for c in spec.kpis}
+            return self.charts.trend(spec.file, spec.title, series, label, scale)
         parts = self.data.breakdown.get((spec.kpi, spec.dimension), {})
         if not parts:
             return None
@@ -284,8 +284,7 @@ class Paper:
     def trajectory(self, code: str, plan_year: int) -> dict | None:
         """Where the recent growth rate takes ``code`` by the plan year, against the plan's target."""
         target = self.data.target(code, plan_year)
-        history = {int(period): k.value for (c, period), k in self.data.city.items()
-                   if c == code and k.value is not None and int(period) <= self.year and k.is_complete}
+        history = self.history(code)
         if target is None or target.target_value is None or len(history) < 2:
             return None
         figs, unit = self.figs, self.data.catalogue[code]["unit"]

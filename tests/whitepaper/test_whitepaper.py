@@ -390,6 +390,26 @@ def test_html_in_headless_chromium_uses_noto_cjk(paper, tmp_path):
     assert "查处专利假冒侵权案件1,765件" in drawn and "\ufffd" not in drawn
 
 
+def test_the_paper_reads_one_publication(paper, bi_dsn, tmp_path):
+    """The paper is read from one publication, the current one unless an id is given (an id `published` does
+    not hold is refused); the DAG skips a year whose paper was written from the current publication."""
+    from ipkpi.mart import PublicationNotHeld
+    from ipkpi.whitepaper import already_written
+    from ipkpi.whitepaper.data import load
+
+    current = load(2020, bi_dsn)
+    assert current.publication_id in paper["html"]
+    assert load(2020, bi_dsn, current.publication_id).city == current.city
+    with pytest.raises(PublicationNotHeld, match="pub-19700101T000000Z-000000"):
+        load(2020, bi_dsn, "pub-19700101T000000Z-000000")
+    assert already_written(2020, paper["dir"].parent, bi_dsn) == current.publication_id
+    assert already_written(2019, paper["dir"].parent, bi_dsn) is None  # never written
+    (tmp_path / "2020").mkdir()
+    figures = json.loads((paper["dir"] / "figures.json").read_text(encoding="utf-8"))
+    (tmp_path / "2020" / "figures.json").write_text(json.dumps([{**figures[0], "publication_id": "pub-older"}]))
+    assert already_written(2020, tmp_path, bi_dsn) is None  # written from an earlier publication
+
+
 def test_incomplete_and_unpublished_years_are_refused(wp_dsn, tmp_path):
     result = ipkpi("whitepaper", "--year", "2025", "--out", str(tmp_path))
     assert result.returncode == 2
