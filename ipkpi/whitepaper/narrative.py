@@ -97,11 +97,16 @@ def growth_words(pct, places: int = GROWTH_PLACES) -> tuple[str, str | None]:
 
 
 class Figures:
+    """The paper's figures: each printed number wrapped in a traceable span and registered in ``trace``
+    (written as figures.json and listed in appendix 四)."""
+
     def __init__(self, data: YearData):
         self.data = data
         self.trace: list[dict] = []
 
     def span(self, kpi: str, period: str, measure: str, exact, text: str, region: str = CITY) -> Markup:
+        """``text`` as printed, tied to the unrounded ``exact`` and the unit it is in (a KPI's own unit for a
+        value, sum or target; % for growth, shares and attainment; 个百分点 for a rate's change)."""
         pub = self.data.publication_id
         unit = MEASURE_UNITS.get(measure, "%" if measure.startswith("progress_") else None) \
             or self.unit(kpi.split("[", 1)[0])
