@@ -258,6 +258,7 @@ def print_headlines(settings: Settings) -> None:
 
 def cmd_status(settings: Settings, at: datetime | None = None) -> None:
     import pendulum
+    import psycopg
 
     from ingest.calendar import due_at, ended_months, rhythm_of
     from ingest.registry import SOURCES, connector
@@ -265,7 +266,7 @@ def cmd_status(settings: Settings, at: datetime | None = None) -> None:
     from ipkpi.config import first_month
 
     at = at or pendulum.now("UTC")
-    with mart.connect(settings.warehouse_dsn) as conn:
+    with psycopg.connect(settings.warehouse_dsn) as conn:
         held = {(s, p): st for s, p, st in conn.execute("SELECT source, period, status FROM raw.source_months")}
         current = mart.Mart(conn)
         published = {(m.source, m.period) for m in current.source_months() if m.is_available} \
@@ -385,6 +386,7 @@ def cmd_diff(settings: Settings, first: str, second: str, as_csv: bool) -> int:
 
     import psycopg
 
+    from ipkpi import mart
     from ipkpi.vintages import diff, find
 
     with psycopg.connect(settings.warehouse_dsn) as conn:
@@ -394,8 +396,9 @@ def cmd_diff(settings: Settings, first: str, second: str, as_csv: bool) -> int:
             print(f"ipkpi diff: {exc}", file=sys.stderr)
             return 2
         changes = diff(conn, first, second)
-        names = dict(conn.execute("SELECT kpi_code, name_zh || ' (' || unit || ')' FROM published.kpi_catalogue"))
-        regions = dict(conn.execute("SELECT region_code, name_zh FROM published.regions"))
+        published = mart.Mart(conn)
+        names = {code: f"{kpi['name_zh']} ({kpi['unit']})" for code, kpi in published.kpi_catalogue().items()}
+        regions = published.region_names()
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["relation", "kpi_code", "grain", "period", "region_code", "dimension", "member", "old_value",

@@ -2,10 +2,11 @@
 `published`. The CLI, the DAGs and the white paper ask here; none of them writes a query of its own.
 
 Every read is of one publication, bound when :class:`Mart` is opened: the current publication (the
-latest ``published`` row of the publication log) unless a publication id is given. `published` holds
-only the current publication for now, so another id is refused (:class:`PublicationNotHeld`);
-:meth:`Mart.relation` is the one place that names a relation, where reads of an earlier vintage
-(``published.kpi_values_as_of(id)`` …) will go.
+latest ``published`` row of the publication log) unless a publication id is given. Reading an earlier
+publication is not wired yet, so another id is refused (:class:`PublicationNotHeld`); :meth:`Mart.relation`
+is the one place that names a relation, where the vintages' as-of functions
+(``published.kpi_values_as_of(id)``, ``kpi_breakdown_as_of``, ``source_months_as_of``,
+``source_payloads_as_of``: docs/VINTAGES.md) go.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ class Mart:
         current = self.publication.publication_id if self.publication else None
         if publication_id is not None and publication_id != current:
             raise PublicationNotHeld(f"publication {publication_id} is not the current one ({current or 'none'}): "
-                                     f"`published` keeps only the current publication")
+                                     f"reading an earlier publication is not supported here yet")
 
     def require_publication(self) -> Publication:
         if self.publication is None:
@@ -198,6 +199,11 @@ class Mart:
         rows = self.conn.execute(sql.SQL("SELECT {} FROM {} ORDER BY kpi_code").format(
             sql.SQL(", ").join(map(sql.Identifier, columns)), self.relation("kpi_catalogue")))
         return {row[0]: dict(zip(columns, row)) for row in rows}
+
+    def region_names(self) -> dict[str, str]:
+        """region_code -> Chinese name, the city first."""
+        return dict(self.conn.execute(sql.SQL("SELECT region_code, name_zh FROM {} ORDER BY sort_order").format(
+            self.relation("regions"))).fetchall())
 
     def targets(self) -> list[Target]:
         """The seed documents' targets, by year and KPI."""
