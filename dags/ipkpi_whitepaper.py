@@ -29,27 +29,16 @@ from airflow.sdk import Param, dag, get_current_context, task
 def ipkpi_whitepaper():
     @task
     def whitepaper() -> dict:
-        import json
-
         from airflow.exceptions import AirflowSkipException
 
-        from ipkpi.whitepaper import IncompleteYear, generate
-        from ipkpi.whitepaper.render import default_out_dir
+        from ipkpi.whitepaper import IncompleteYear, already_written, generate
 
         context = get_current_context()
         requested = context["params"].get("year")
         year = int(requested) if requested else context["logical_date"].in_timezone("Asia/Shanghai").year - 1
-        trace = default_out_dir() / str(year) / "figures.json"
         try:
-            if not requested and trace.exists():
-                from ipkpi.whitepaper.data import connect
-
-                with connect() as conn:
-                    current = conn.execute("SELECT publication_id FROM published.publication_log WHERE status = "
-                                           "'published' ORDER BY finished_at DESC LIMIT 1").fetchone()
-                done = {f["publication_id"] for f in json.loads(trace.read_text(encoding="utf-8"))}
-                if current and done == {current[0]}:
-                    raise AirflowSkipException(f"the {year} paper of publication {current[0]} is already written")
+            if not requested and (current := already_written(year)):
+                raise AirflowSkipException(f"the {year} paper of publication {current} is already written")
             result = generate(year)
         except IncompleteYear as exc:
             if requested:

@@ -142,10 +142,11 @@ def superseded_rollback(settings: Settings, publication_id: str) -> str | None:
 
 
 def current_publication_id(settings: Settings) -> str | None:
-    from ipkpi.publish import current_publication_inputs
+    from ipkpi import mart
 
-    current = current_publication_inputs(settings.warehouse_dsn)
-    return current[0] if current else None
+    with mart.connect(settings.warehouse_dsn) as conn:
+        current = mart.current_publication(conn)
+    return current.publication_id if current else None
 
 
 class FollowTimeout(RuntimeError):
@@ -230,26 +231,26 @@ HEADLINE_KPIS = ("invention_patents_in_force", "high_value_patents_per_10k", "pa
 
 def print_headlines(settings: Settings) -> None:
     """A short table: the latest complete year's headline KPIs, 同比, and the target where one applies."""
-    import psycopg
+    from ipkpi import mart
 
-    with psycopg.connect(settings.warehouse_dsn) as conn:
-        rows = conn.execute(
-            """SELECT v.period, c.name_zh, v.kpi_code, v.value, v.unit, v.yoy_growth_pct, v.target_value, v.target_met
-               FROM published.kpi_values v JOIN published.kpi_catalogue c USING (kpi_code)
-               WHERE v.grain = 'year' AND v.region_code = '330200' AND v.kpi_code = ANY(%s)
-                 AND v.period = (SELECT max(period) FROM published.kpi_values WHERE grain = 'year' AND is_complete)
-               ORDER BY array_position(%s, v.kpi_code::text)""", (list(HEADLINE_KPIS), list(HEADLINE_KPIS))).fetchall()
-        pub = conn.execute("SELECT publication_id FROM published.publication_log "
-                           "WHERE status = 'published' ORDER BY finished_at DESC LIMIT 1").fetchone()
-    if rows:
-        print(f"\nHeadline KPIs, Ningbo (330200), {rows[0][0]}:")
-        for _, name, code, value, unit, growth, target, met in rows:
+    with mart.connect(settings.warehouse_dsn) as conn:
+        published = mart.Mart(conn)
+        year = published.latest_complete_year()
+        values = published.kpi_values("year", period=year, region_code=mart.CITY,
+                                      kpi_codes=HEADLINE_KPIS) if year else []
+        catalogue = published.kpi_catalogue()
+        pub = published.publication
+    if values:
+        print(f"\nHeadline KPIs, Ningbo (330200), {year}:")
+        for k in sorted(values, key=lambda k: HEADLINE_KPIS.index(k.kpi_code)):
+            name, code, value, unit = catalogue[k.kpi_code]["name_zh"], k.kpi_code, k.value, k.unit
+            growth, target, met = k.yoy_growth_pct, k.target_value, k.target_met
             shown = f"{value / 100_000_000:,.2f} 亿元" if unit == "元" else (
                 f"{value:,.0f} {unit}" if value == value.to_integral_value() else f"{value:,.2f} {unit}")
             goal = "" if target is None else f"  目标 {target:,.0f} {'✓ 完成' if met else '✗ 未完成'}"
             growth_text = f"{growth:+.1f}%" if growth is not None else "—"
             print(f"  {code:<30} {name:<14} {shown:>16}  同比 {growth_text:>7}{goal}")
-    print(f"\npublication   {pub[0] if pub else '—'}")
+    print(f"\npublication   {pub.publication_id if pub else '—'}")
     print(f"warehouse     {redact_dsn(settings.warehouse_dsn)}   (full: ipkpi dsn; BI: ipkpi dsn --role bi_reader)")
     print(f"Airflow UI    {settings.airflow_url}   (user ipkpi, password in {settings.airflow_home}/passwords.json)")
     print("all KPIs      published.kpi_values (42 KPIs × year/month × city/districts); status: ipkpi status")
@@ -261,15 +262,15 @@ def cmd_status(settings: Settings, at: datetime | None = None) -> None:
 
     from ingest.calendar import due_at, ended_months, rhythm_of
     from ingest.registry import SOURCES, connector
+    from ipkpi import mart
     from ipkpi.config import first_month
 
     at = at or pendulum.now("UTC")
     with psycopg.connect(settings.warehouse_dsn) as conn:
         held = {(s, p): st for s, p, st in conn.execute("SELECT source, period, status FROM raw.source_months")}
-        published = set()
-        if conn.execute("SELECT to_regclass('published.source_months')").fetchone()[0]:
-            published = {(s, p) for s, p in conn.execute(
-                "SELECT source, period FROM published.source_months WHERE is_available")}
+        current = mart.Mart(conn)
+        published = {(m.source, m.period) for m in current.source_months() if m.is_available} \
+            if current.holds("source_months") else set()
     if not held:
         print("nothing loaded yet: ipkpi run --from YYYY-MM --to YYYY-MM")
         return
@@ -385,6 +386,7 @@ def cmd_diff(settings: Settings, first: str, second: str, as_csv: bool) -> int:
 
     import psycopg
 
+    from ipkpi import mart
     from ipkpi.vintages import diff, find
 
     with psycopg.connect(settings.warehouse_dsn) as conn:
@@ -394,8 +396,9 @@ def cmd_diff(settings: Settings, first: str, second: str, as_csv: bool) -> int:
             print(f"ipkpi diff: {exc}", file=sys.stderr)
             return 2
         changes = diff(conn, first, second)
-        names = dict(conn.execute("SELECT kpi_code, name_zh || ' (' || unit || ')' FROM published.kpi_catalogue"))
-        regions = dict(conn.execute("SELECT region_code, name_zh FROM published.regions"))
+        published = mart.Mart(conn)
+        names = {code: f"{kpi['name_zh']} ({kpi['unit']})" for code, kpi in published.kpi_catalogue().items()}
+        regions = published.region_names()
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["relation", "kpi_code", "grain", "period", "region_code", "dimension", "member", "old_value",

@@ -319,10 +319,3 @@ def keep_first_vintage(conn: psycopg.Connection) -> None:
     if held:
         vintages.record(conn, PUBLISHED, held[0], published_at=held[1], periods=held[2])
 
-
-def current_publication(dsn: str) -> str | None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT publication_id FROM audit.publication_log WHERE status = 'published' "
-            "ORDER BY finished_at DESC LIMIT 1").fetchone()
-    return row[0] if row else None

@@ -5,12 +5,13 @@
 writes ``DIR/2020/whitepaper-2020.html`` (with ``charts/*.png``) and ``whitepaper-2020.pdf``.
 DIR defaults to ``$IPKPI_WHITEPAPER_DIR``, else ``whitepaper/`` at the repository root (gitignored).
 
-Modules: ``data`` (reads `published` with the bi_reader role; refuses an incomplete year),
-``narrative`` (number formatting and sentences whose wording follows the numbers), ``charts``
-(matplotlib, Noto Sans CJK SC), ``render`` (Jinja2 template → HTML → WeasyPrint PDF).
+Modules: ``data`` (reads one publication through ``ipkpi.mart`` with the bi_reader role; refuses an
+incomplete year), ``narrative`` (number formatting and sentences whose wording follows the numbers),
+``charts`` (matplotlib, Noto Sans CJK SC), ``render`` (the paper's sections → Jinja2 template → HTML →
+WeasyPrint PDF).
 """
 
 from ipkpi.whitepaper.data import IncompleteYear
-from ipkpi.whitepaper.render import generate
+from ipkpi.whitepaper.render import already_written, generate
 
-__all__ = ["IncompleteYear", "generate"]
+__all__ = ["IncompleteYear", "already_written", "generate"]

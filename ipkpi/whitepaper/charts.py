@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 FONT = ["Noto Sans CJK SC", "DejaVu Sans"]
+HORIZON = 2035  # how far a trajectory is projected before "not reached"
 COLORS = ["#1f5fa8", "#e07b39", "#3a9a5b", "#c23b3b", "#7d5ba6", "#8c6d31", "#4bb3c4", "#999999"]
 
 
@@ -103,7 +104,7 @@ class Charts:
 
 
 def project(history: dict[int, Decimal], target: Decimal, at_most: bool, target_year: int,
-            window: int = 3, horizon: int = 2035) -> dict:
+            window: int = 3, horizon: int = HORIZON) -> dict:
     """At the recent growth rate (compound, over the last ``window`` years), when is the target met?
 
     Returns {rate_pct, projected: {year: value}, met_year (None if not by ``horizon``), met_by_target_year}.

@@ -1,4 +1,5 @@
-"""Everything the white paper says, read from the `published` schema with the bi_reader role.
+"""Everything the white paper says, read from one publication of the mart (:mod:`ipkpi.mart`) with
+the bi_reader role.
 
 bi_reader can read `published` and nothing else, so connecting with ``bi_reader_dsn`` proves the
 paper uses only what passed the gate. A year that is not published whole is refused
@@ -7,10 +8,11 @@ paper uses only what passed the gate. A year that is not published whole is refu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
-CITY = "330200"
+from ipkpi.mart import CITY, KpiValue, Mart, Publication, SourceMonth, SourcePayload, Target, connect
+
 # published has region codes only; the names are the administrative divisions (dbt seed ref_regions)
 DISTRICTS = {
     "330203": "海曙区", "330205": "江北区", "330206": "北仑区", "330211": "镇海区", "330212": "鄞州区",
@@ -21,8 +23,6 @@ SOURCE_NAMES = {
     "amr_cases": "宁波市市场监管局 行政执法案件", "amr_statistics": "宁波市市场监管局 知识产权统计月报",
     "finance": "知识产权质押融资登记",
 }
-# `≤` targets (attainment = target / value); every other target is `≥` (KPIS.md)
-AT_MOST = {"amr_avg_case_days"}
 
 
 class IncompleteYear(Exception):
@@ -69,108 +69,75 @@ def missing_months(year: int, sources: list[str], available: set[tuple[str, str]
 
 
 @dataclass
-class Kpi:
-    code: str
-    period: str
-    region: str
-    value: Decimal | None
-    unit: str
-    prev_value: Decimal | None
-    yoy: Decimal | None
-    target: Decimal | None
-    attainment: Decimal | None
-    met: bool | None
-    publication_id: str
-    is_complete: bool = True
-
-
-@dataclass
 class YearData:
+    """What the paper of ``year`` says, read from one publication of the mart."""
+
     year: int
-    publication_id: str
-    published_at: object
+    publication: Publication
     catalogue: dict[str, dict]
-    city: dict[tuple[str, str], Kpi]                      # (code, 'YYYY') -> city, year grain, every year
-    districts: dict[tuple[str, str], Kpi]                 # (code, region) -> year Y
+    city: dict[tuple[str, str], KpiValue]                 # (code, 'YYYY') -> city, year grain, every year
+    districts: dict[tuple[str, str], KpiValue]            # (code, region) -> year Y
     breakdown: dict[tuple[str, str], dict[str, Decimal]]  # (code, dimension) -> member -> value, (city, year Y)
     breakdown_years: dict[tuple[str, str, str], dict[str, Decimal]]  # (code, dimension, 'YYYY') -> member -> value
-    source_months: list[tuple[str, str, bool, int | None]]
-    payloads: list[tuple[str, str, int, int | None, int | None, str]]  # source, period, position, page, bytes, sha256
-    gate_warnings: list[dict]
-    log: dict = field(default_factory=dict)
+    targets: list[Target]
+    source_months: list[SourceMonth]
+    payloads: list[SourcePayload]
 
-    def kpi(self, code: str, year: int | None = None) -> Kpi | None:
+    @property
+    def publication_id(self) -> str:
+        return self.publication.publication_id
+
+    def kpi(self, code: str, year: int | None = None) -> KpiValue | None:
         return self.city.get((code, str(year or self.year)))
 
-    def years(self) -> list[int]:
-        return sorted({int(p) for (_, p) in self.city})
+    def target(self, code: str, year: int | None = None) -> Target | None:
+        """The target that applies to ``code`` in ``year`` (default: the paper's year)."""
+        year = year or self.year
+        applying = [t for t in self.targets if t.kpi_code == code and t.applies_to(year)]
+        return max(applying, key=lambda t: t.target_year, default=None)
+
+    @property
+    def plan_year(self) -> int | None:
+        """The year the latest plan's targets are set for (2025: 示范区建设方案 2023—2025)."""
+        return max((t.target_year for t in self.targets if t.scope == "year"), default=None)
+
+    def targets_ahead(self) -> list[Target]:
+        """The plan targets set for a year after the paper's, by year and KPI."""
+        return [t for t in self.targets if t.target_year > self.year]
 
 
-def connect(dsn: str | None = None):
-    import psycopg
-
-    if dsn is None:
-        from ipkpi.config import Settings
-        from ipkpi.warehouse import bi_reader_dsn
-
-        dsn = bi_reader_dsn(Settings.from_env())
-    return psycopg.connect(dsn)
-
-
-def check_year(conn, year: int) -> None:
+def check_year(mart: Mart, year: int) -> None:
     """Raise IncompleteYear unless every source month and every KPI of the year is published complete."""
-    if conn.execute("SELECT to_regclass('published.kpi_values')").fetchone()[0] is None:
+    if not mart.holds("kpi_values"):
         raise IncompleteYear(year, {}, reason="nothing is published yet (published.kpi_values is absent)")
-    rows = conn.execute("SELECT source, period, is_available FROM published.source_months").fetchall()
-    sources = sorted({s for s, _, _ in rows})
-    available = {(s, p) for s, p, ok in rows if ok}
+    months = mart.source_months()
+    sources = sorted({m.source for m in months})
+    available = {(m.source, m.period) for m in months if m.is_available}
     missing = missing_months(year, sources, available)
-    incomplete = [f"{c} ({n}/12)" for c, n in conn.execute(
-        "SELECT kpi_code, months_covered FROM published.kpi_values WHERE grain = 'year' AND period = %s "
-        "AND region_code = %s AND NOT is_complete ORDER BY 1", (str(year), CITY))]
-    present = conn.execute("SELECT count(*) FROM published.kpi_values WHERE grain = 'year' AND period = %s",
-                           (str(year),)).fetchone()[0]
+    values = mart.kpi_values("year", period=str(year))
+    incomplete = [f"{k.kpi_code} ({k.months_covered}/12)" for k in values
+                  if k.region_code == CITY and not k.is_complete]
     if not sources:
         raise IncompleteYear(year, {}, reason=f"{year}: no source month is published")
-    if conn.execute("SELECT to_regclass('published.source_payloads')").fetchone()[0] is None:
+    if not mart.holds("source_payloads"):
         raise IncompleteYear(year, {}, reason="the publication predates published.source_payloads (the payload "
                                               "checksums the appendix lists): run `ipkpi run` to republish")
-    if missing or incomplete or not present:
+    if missing or incomplete or not values:
         raise IncompleteYear(year, missing, incomplete)
 
 
-def load(year: int, dsn: str | None = None) -> YearData:
+def load(year: int, dsn: str | None = None, publication_id: str | None = None) -> YearData:
+    """The year's data as of ``publication_id`` (default: the current publication)."""
     with connect(dsn) as conn:
-        check_year(conn, year)
-        log = conn.execute(
-            "SELECT publication_id, started_at, finished_at, status, periods, checks_run, checks_failed, detail "
-            "FROM published.publication_log WHERE status = 'published' ORDER BY finished_at DESC LIMIT 1").fetchone()
-        cols = ["publication_id", "started_at", "finished_at", "status", "periods", "checks_run", "checks_failed",
-                "detail"]
-        log = dict(zip(cols, log))
-        catalogue = {r[0]: dict(zip(["kpi_code", "name_zh", "name_en", "category", "unit", "definition", "source"], r))
-                     for r in conn.execute("SELECT kpi_code, name_zh, name_en, category, unit, definition, source "
-                                           "FROM published.kpi_catalogue ORDER BY kpi_code")}
-        select = ("SELECT kpi_code, period, region_code, value, unit, prev_value, yoy_growth_pct, target_value, "
-                  "attainment_pct, target_met, publication_id, is_complete FROM published.kpi_values WHERE grain = 'year' ")
-        city = {(r[0], r[1]): Kpi(*r) for r in conn.execute(select + "AND region_code = %s", (CITY,))}
-        districts = {(r[0], r[2]): Kpi(*r) for r in conn.execute(select + "AND period = %s AND region_code <> %s",
-                                                                 (str(year), CITY))}
+        mart = Mart(conn, publication_id)
+        check_year(mart, year)
+        city = {(k.kpi_code, k.period): k for k in mart.kpi_values("year", region_code=CITY)}
+        districts = {(k.kpi_code, k.region_code): k for k in mart.kpi_values("year", period=str(year), districts=True)}
         breakdown_years: dict = {}
-        for code, dim, period, member, value in conn.execute(
-                "SELECT kpi_code, dimension, period, member, value FROM published.kpi_breakdown "
-                "WHERE grain = 'year' AND region_code = %s ORDER BY member", (CITY,)):
-            breakdown_years.setdefault((code, dim, period), {})[member] = value
-        breakdown = {(c, d): v for (c, d, p), v in breakdown_years.items() if p == str(year)}
-        source_months = conn.execute(
-            "SELECT source, period, is_available, load_id FROM published.source_months WHERE period LIKE %s "
-            "ORDER BY source, period", (f"{year}-%",)).fetchall()
-        payloads = conn.execute(
-            "SELECT source, period, payload_position, page, payload_bytes, payload_sha256 FROM published.source_payloads "
-            "WHERE period LIKE %s ORDER BY source, period, payload_position", (f"{year}-%",)).fetchall()
-    detail = log["detail"] or {}
-    warnings = [c for c in (detail.get("gate") or {}).get("failed", []) if c.get("severity") != "error"]
-    return YearData(year=year, publication_id=log["publication_id"], published_at=log["finished_at"],
-                    catalogue=catalogue, city=city, districts=districts, breakdown=breakdown,
-                    breakdown_years=breakdown_years, source_months=source_months, payloads=payloads,
-                    gate_warnings=warnings, log=log)
+        for code, dimension, period, member, value in mart.kpi_breakdown("year", region_code=CITY):
+            breakdown_years.setdefault((code, dimension, period), {})[member] = value
+        return YearData(
+            year=year, publication=mart.require_publication(), catalogue=mart.kpi_catalogue(), city=city,
+            districts=districts, breakdown={(c, d): v for (c, d, p), v in breakdown_years.items() if p == str(year)},
+            breakdown_years=breakdown_years, targets=mart.targets(), source_months=mart.source_months(year),
+            payloads=mart.source_payloads(year))

@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -33,9 +33,10 @@ SEED_ACTUALS_2020 = [
     "查处专利假冒侵权案件1,765件", "查处商标假冒侵权案件454件", "罚没款1,358.16万元",
     "立案侦办侵犯知识产权犯罪案件217起", "破案191起", "打处犯罪嫌疑人279人", "涉案金额5.13亿元",
     "累计查获侵权货物1,774批", "5,231.10万件", "案值1.80亿元",
-    "专利授权60,575件，同比增长35.3%", "有效发明专利拥有量30,551件，同比增长27.8%", "PCT国际专利申请677件，同比增长89.1%",
-    "有效注册商标321,457件，同比增长47.0%", "马德里商标国际注册1,166件，同比增长10.1%", "地理标志55件，同比增长14.6%",
-    "驰名商标99件，同比增长10.0%", "作品著作权登记5,348件，同比增长55.0%", "贯标企事业单位502家",
+    "专利授权60,575件，同比增长35.28%", "有效发明专利拥有量30,551件，同比增长27.77%",
+    "PCT国际专利申请677件，同比增长89.11%", "有效注册商标321,457件，同比增长47.03%",
+    "马德里商标国际注册1,166件，同比增长10.10%", "地理标志55件，同比增长14.58%", "驰名商标99件，同比增长10.00%",
+    "作品著作权登记5,348件，同比增长55.01%", "贯标企事业单位502家",
     "知识产权质押融资额64.17亿元",
 ]
 
@@ -139,6 +140,8 @@ def test_every_printed_number_is_the_marts(paper, bi_dsn):
     with psycopg.connect(bi_dsn) as conn:
         pub, = conn.execute("SELECT publication_id FROM published.publication_log WHERE status = 'published' "
                             "ORDER BY finished_at DESC LIMIT 1").fetchone()
+        at_most = {(c, str(y)) for c, y in conn.execute("SELECT kpi_code, target_year FROM published.targets "
+                                                       "WHERE comparator = '<='")}
         values = {(c, p, r): (v, prev, yoy, tgt, att) for c, p, r, v, prev, yoy, tgt, att in conn.execute(
             "SELECT kpi_code, period, region_code, value, prev_value, yoy_growth_pct, target_value, attainment_pct "
             "FROM published.kpi_values WHERE grain = 'year'")}
@@ -157,11 +160,10 @@ def test_every_printed_number_is_the_marts(paper, bi_dsn):
             v0, v1 = values[(code, first, region)][0], values[(code, last, region)][0]
             expected = ((float(v1) / float(v0)) ** (1 / (int(last) - int(first))) - 1) * 100
         elif measure.startswith("progress_"):  # this year's value against a later plan-period target
-            from ipkpi.whitepaper.data import AT_MOST
-
             v = values[(code, period, region)][0]
-            t = values[(code, measure.removeprefix("progress_"), region)][3]
-            expected = t / v * 100 if code in AT_MOST else v / t * 100
+            plan_year = measure.removeprefix("progress_")
+            t = values[(code, plan_year, region)][3]
+            expected = t / v * 100 if (code, plan_year) in at_most else v / t * 100
         elif measure in ("sum", "share"):
             first, last = (int(x) for x in period.split("-")) if "-" in period else (int(period), int(period))
             years = [str(y) for y in range(first, last + 1)]
@@ -191,22 +193,103 @@ def test_every_printed_number_is_the_marts(paper, bi_dsn):
 def test_growth_wording_follows_the_numbers(paper, bi_dsn):
     from ipkpi.whitepaper.narrative import growth_words
 
-    assert growth_words(Decimal("3.04")) == ("增长", "3.0%")
-    assert growth_words(Decimal("-2.95")) == ("下降", "3.0%")
-    assert growth_words(Decimal("0.04")) == ("持平", None)
+    assert growth_words(Decimal("3.045")) == ("增长", "3.05%")
+    assert growth_words(Decimal("-2.954")) == ("下降", "2.95%")
+    assert growth_words(Decimal("0.04")) == ("增长", "0.04%")
+    assert growth_words(Decimal("-0.004")) == ("持平", None)
     parser = Spans()
     parser.feed(paper["html"])
     with psycopg.connect(bi_dsn) as conn:
         yoy = dict(conn.execute("SELECT kpi_code, yoy_growth_pct FROM published.kpi_values WHERE grain = 'year' "
                                 "AND period = '2020' AND region_code = '330200'").fetchall())
     text = flat(re.sub(r"<[^>]+>", "", paper["html"]))
-    assert "平均审理周期112.7天，同比下降5.1%" in text and yoy["court_avg_trial_days"] < 0
-    assert "查处专利假冒侵权案件1,765件，同比增长47.1%" in text and yoy["amr_patent_cases_closed"] > 0
+    assert "平均审理周期112.7天，同比下降5.12%" in text and yoy["court_avg_trial_days"] < 0
+    assert "查处专利假冒侵权案件1,765件，同比增长47.08%" in text and yoy["amr_patent_cases_closed"] > 0
     worded = re.findall(r'(增长|下降|提高|降低)<span class="fig"[^>]*data-measure="(?:yoy|pp)" data-exact="([^"]+)"',
                         paper["html"])
     assert len(worded) > 50
     for word, exact in worded:
         assert (word in ("增长", "提高")) == (Decimal(exact) > 0), (word, exact)
+
+
+def test_growth_rates_print_two_decimals_as_the_city_does(paper):
+    """有效发明专利 同比增长27.77% (seed 003): every growth rate (同比, 年均) is printed to two decimals, rounded
+    half up from the mart's exact rate; a rate's change in percentage points to one, as the rates are printed."""
+    figures = json.loads((paper["dir"] / "figures.json").read_text(encoding="utf-8"))
+    growth = [f for f in figures if f["measure"] in ("yoy", "cagr")]
+    points = [f for f in figures if f["measure"] == "pp"]
+    assert len(growth) > 50 and {f["measure"] for f in growth} == {"yoy", "cagr"} and points
+    for f in growth:
+        assert f["text"] == f"{abs(Decimal(f['exact'])).quantize(Decimal('0.01'), ROUND_HALF_UP)}%", f
+    for f in points:
+        assert f["text"] == f"{abs(Decimal(f['exact'])).quantize(Decimal('0.1'), ROUND_HALF_UP)}个百分点", f
+    text = flat(re.sub(r"<[^>]+>", "", paper["html"]))
+    assert "有效发明专利拥有量30,551件，同比增长27.77%" in text
+    assert re.search(r"年均(增长|下降)\d+\.\d\d%", text)
+
+
+def table_rows(html: str) -> list[tuple[list[str], list[list[str]]]]:
+    """Each <table> of ``html``: its header cells and its rows of cells (text, entities decoded)."""
+    import html as html_lib
+
+    tables = []
+    for table in re.findall(r"<table[^>]*>(.*?)</table>", html, re.S):
+        header = [html_lib.unescape(h) for h in re.findall(r"<th>(.*?)</th>", table)]
+        rows = [[html_lib.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+                for row in re.findall(r"<tr>(.*?)</tr>", table, re.S) if "<td" in row]
+        tables.append((header, rows))
+    return tables
+
+
+def test_appendix_values_are_formatted_by_unit(paper):
+    """附录二–四 print numbers as the paper does, never a float's 16 digits: the gate's offending rows (附录三)
+    show a KPI's value exactly as the text prints that figure and growth to two places; the trace (附录四)
+    shows each figure finer than the text — counts whole with separators, money in 元 to the fen, the rest to
+    four places — while figures.json keeps the unrounded value."""
+    html = paper["html"]
+    appendix = html.split('<h2 id="appendix">', 1)[1].split("附录二", 1)[1]
+    cells = [c for _, rows in table_rows(appendix) for row in rows for c in row]
+    assert len(cells) > 1000 and [c for c in cells if re.search(r"\d\.\d{5,}", c)] == []
+    figures = json.loads((paper["dir"] / "figures.json").read_text(encoding="utf-8"))
+    printed = {(f["kpi"], f["period"], f["region"]): f["text"] for f in figures if f["measure"] == "value"}
+
+    # 附录二: payload sizes are counts
+    payloads = next(rows for header, rows in table_rows(appendix) if "SHA-256" in header)
+    sizes = [row[4] for row in payloads]
+    assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", size) for size in sizes) and any("," in size for size in sizes)
+
+    # 附录三: a KPI's value (and previous value) in its unit, as the text prints the same figure
+    warnings = table_rows(appendix.split("附录三", 1)[1].split("附录四", 1)[0])
+    compared = 0
+    for header, rows in warnings:
+        for row in rows:
+            cell = dict(zip(header, row))
+            if "yoy_growth_pct" in cell:
+                assert re.fullmatch(r"-?\d+\.\d\d%", cell["yoy_growth_pct"]), cell
+            key = (cell.get("kpi_code"), cell.get("period"), cell.get("region_code", "330200"))
+            if "value" in cell and key in printed:
+                assert cell["value"] == printed[key], (cell, printed[key])
+                compared += 1
+    assert compared >= 3
+
+    # 附录四: the trace, row for row the figures of figures.json
+    trace = table_rows(appendix.split("附录四", 1)[1])[0][1]
+    assert len(trace) == len(figures)
+    kinds = set()
+    for row, figure in zip(trace, figures):
+        assert row[1:6] == [figure["text"], figure["kpi"], figure["period"], figure["region"], figure["measure"]]
+        shown, exact, unit = row[6], Decimal(figure["exact"]), figure["unit"]
+        if unit in ("件", "起", "人", "批", "笔", "家") and exact == exact.to_integral_value():
+            assert shown == f"{int(exact):,}{unit}", (row, figure)
+            kinds.add("count")
+            continue
+        places = 2 if unit == "元" else 4
+        m = re.fullmatch(r"(-?[\d,]+\.(\d+))" + re.escape(unit), shown)
+        assert m and len(m.group(2)) == places, (row, figure)
+        assert abs(Decimal(m.group(1).replace(",", "")) - exact) <= Decimal(1).scaleb(-places) / 2, (row, figure)
+        kinds.add(unit)
+    assert {"count", "元", "%", "个百分点", "天"} <= kinds
+    assert any(len(f["exact"].split(".")[-1]) > 4 for f in figures if f["unit"] == "%")  # unrounded in the JSON
 
 
 def test_structure_targets_trajectories_and_appendix(paper, bi_dsn):
@@ -244,7 +327,7 @@ def test_appendix_lists_the_payload_checksums_that_fed_the_year(paper, wp_dsn):
         archived = {sha for (sha,) in conn.execute("SELECT sha256 FROM raw.payloads")}
     assert len(expected) >= 72 and {sha for _, _, sha in expected} <= archived
     listed = set(re.findall(r'<tr><td class="code">(\w+)</td><td>(2020-\d\d)</td><td>\d+</td><td>\d*</td>'
-                            r'<td>\d*</td><td class="code sha">([0-9a-f]{64})</td></tr>', paper["html"]))
+                            r'<td>[\d,]*</td><td class="code sha">([0-9a-f]{64})</td></tr>', paper["html"]))
     assert listed == expected
     pdf_text = flat(paper["pdf_text"])
     for _, _, sha in sorted(expected)[:20]:
@@ -305,6 +388,26 @@ def test_html_in_headless_chromium_uses_noto_cjk(paper, tmp_path):
     for heading in HEADINGS:
         assert heading in drawn
     assert "查处专利假冒侵权案件1,765件" in drawn and "\ufffd" not in drawn
+
+
+def test_the_paper_reads_one_publication(paper, bi_dsn, tmp_path):
+    """The paper is read from one publication, the current one unless an id is given (an id `published` does
+    not hold is refused); the DAG skips a year whose paper was written from the current publication."""
+    from ipkpi.mart import PublicationNotHeld
+    from ipkpi.whitepaper import already_written
+    from ipkpi.whitepaper.data import load
+
+    current = load(2020, bi_dsn)
+    assert current.publication_id in paper["html"]
+    assert load(2020, bi_dsn, current.publication_id).city == current.city
+    with pytest.raises(PublicationNotHeld, match="pub-19700101T000000Z-000000"):
+        load(2020, bi_dsn, "pub-19700101T000000Z-000000")
+    assert already_written(2020, paper["dir"].parent, bi_dsn) == current.publication_id
+    assert already_written(2019, paper["dir"].parent, bi_dsn) is None  # never written
+    (tmp_path / "2020").mkdir()
+    figures = json.loads((paper["dir"] / "figures.json").read_text(encoding="utf-8"))
+    (tmp_path / "2020" / "figures.json").write_text(json.dumps([{**figures[0], "publication_id": "pub-older"}]))
+    assert already_written(2020, tmp_path, bi_dsn) is None  # written from an earlier publication
 
 
 def test_incomplete_and_unpublished_years_are_refused(wp_dsn, tmp_path):
