@@ -39,7 +39,7 @@ def ipkpi_whitepaper():
         try:
             if not requested and (current := already_written(year)):
                 raise AirflowSkipException(f"the {year} paper of publication {current} is already written")
-            result = generate(year)
+            result = generate(year, record=True)
         except IncompleteYear as exc:
             if requested:
                 raise

@@ -343,12 +343,13 @@ def cmd_sandbox(settings: Settings, port: int | None, extra: list[str]) -> None:
     os.execv(sys.executable, argv)
 
 
-def cmd_whitepaper(year: int, out: Path | None) -> int:
+def cmd_whitepaper(year: int, out: Path | None, publication_id: str | None = None) -> int:
+    from ipkpi.mart import PublicationNotHeld
     from ipkpi.whitepaper import IncompleteYear, generate
 
     try:
-        result = generate(year, out)
-    except IncompleteYear as exc:
+        result = generate(year, out, publication_id=publication_id, record=True)
+    except (IncompleteYear, PublicationNotHeld) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     print(f"white paper {year} (publication {result['publication_id']}, {result['figures']} figures) "
@@ -504,6 +505,8 @@ def dispatch(argv: list[str] | None = None) -> int:
     ingest.add_argument("--source", action="append", help="a source name (repeatable); default: all")
     whitepaper = sub.add_parser("whitepaper", help="the year's white paper (HTML + PDF), read from `published` only")
     whitepaper.add_argument("--year", type=int, required=True)
+    whitepaper.add_argument("--publication", metavar="PUB", help="regenerate it exactly as issued from this "
+                            "vintage (ipkpi publications lists them); default: the current publication")
     whitepaper.add_argument("--out", type=Path, help="output root (default $IPKPI_WHITEPAPER_DIR, else <repo>/whitepaper)")
     sub.add_parser("publications", help="every publication (vintages, and blocked or failed attempts), newest first")
     diff = sub.add_parser("diff", help="the cells that changed between two publications, grouped by KPI and reason")
@@ -567,7 +570,7 @@ def dispatch(argv: list[str] | None = None) -> int:
         os.execve(dbt, [dbt, *extra, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)],
                   dbt_env(settings.warehouse_dsn, settings.home))
     elif args.command == "whitepaper":
-        return cmd_whitepaper(args.year, args.out)
+        return cmd_whitepaper(args.year, args.out, args.publication)
     elif args.command == "ingest":
         return cmd_ingest(settings, args.first, args.last, args.source)
     elif args.command == "airflow":

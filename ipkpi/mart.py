@@ -131,15 +131,29 @@ def current_publication(conn: psycopg.Connection) -> Publication | None:
 
 
 class Mart:
-    """The published mart as of one publication (the current one unless ``publication_id`` is given)."""
+    """The published mart as of one publication: the current one, or — ``publication_id`` — a kept
+    vintage (MART.md "Vintages"), whose kpi_values, kpi_breakdown, source_months and source_payloads
+    are read through ``published.<relation>_as_of(id)``: exactly what they held then."""
 
     def __init__(self, conn: psycopg.Connection, publication_id: str | None = None):
+        from ipkpi.vintages import TRACKED
+
         self.conn = conn
         self.publication = current_publication(conn)
+        self.pinned: str | None = None
+        self._as_of = set(TRACKED)
         current = self.publication.publication_id if self.publication else None
         if publication_id is not None and publication_id != current:
-            raise PublicationNotHeld(f"publication {publication_id} is not the current one ({current or 'none'}): "
-                                     f"reading an earlier publication is not supported here yet")
+            with conn.cursor(row_factory=class_row(Publication)) as cur:
+                held = cur.execute(
+                    "SELECT publication_id, started_at, finished_at, status, periods, checks_run, checks_failed, "
+                    "detail FROM published.publication_log l WHERE publication_id = %s AND status = 'published' "
+                    "AND EXISTS (SELECT 1 FROM published.publications v WHERE v.publication_id = l.publication_id)",
+                    (publication_id,)).fetchone()
+            if held is None:
+                raise PublicationNotHeld(f"publication {publication_id} is not a kept vintage "
+                                         f"(ipkpi publications lists them; the current one is {current or 'none'})")
+            self.publication, self.pinned = held, publication_id
 
     def require_publication(self) -> Publication:
         if self.publication is None:
@@ -147,8 +161,30 @@ class Mart:
         return self.publication
 
     def relation(self, name: str) -> sql.Composable:
-        """``published.<name>`` as it stood at this mart's publication (today: the current one)."""
+        """``published.<name>`` as it stood at this mart's publication: for a pinned vintage, the
+        relation's as-of function where vintages keep it (else the current relation)."""
+        if self.pinned and name in self._as_of:
+            return sql.SQL("{}({})").format(sql.Identifier(SCHEMA, f"{name}_as_of"), sql.Literal(self.pinned))
         return sql.Identifier(SCHEMA, name)
+
+    def revisions_since_last_paper(self, year: int) -> list:
+        """The city's year figures of ``year`` and earlier whose value changed since the last white
+        paper generated from an earlier vintage than this one — (that paper's publication, the
+        changes as ipkpi.vintages.Change) — so a paper regenerated from its vintage says what it said."""
+        from ipkpi.vintages import diff
+
+        if self.publication is None or not self.holds("whitepapers"):
+            return []
+        last = self.conn.execute(
+            """SELECT w.publication_id FROM published.whitepapers w
+               WHERE w.vintage_no < (SELECT vintage_no FROM published.publications WHERE publication_id = %s)
+               ORDER BY w.vintage_no DESC, w.generated_at DESC LIMIT 1""",
+            (self.publication.publication_id,)).fetchone()
+        if last is None:
+            return []
+        return [c for c in diff(self.conn, last[0], self.publication.publication_id)
+                if c.relation == "kpi_values" and c.grain == "year" and c.region_code == CITY
+                and c.period <= str(year) and c.reason != "first_published"]
 
     def holds(self, name: str) -> bool:
         """Whether the relation exists (an older publication may predate it; nothing published: none)."""

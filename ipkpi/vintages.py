@@ -162,9 +162,10 @@ def current(conn: psycopg.Connection) -> Vintage | None:
     return Vintage(*row) if row else None
 
 
-def find(conn: psycopg.Connection, publication_id: str) -> Vintage:
-    row = conn.execute("SELECT vintage_no, publication_id FROM vintage.publications WHERE publication_id = %s",
-                       (publication_id,)).fetchone()
+def find(conn: psycopg.Connection, publication_id: str, schema: str = "vintage") -> Vintage:
+    """The vintage of a publication id (``schema``: ``published`` reads the views BI reads)."""
+    row = conn.execute(sql.SQL("SELECT vintage_no, publication_id FROM {}.publications WHERE publication_id = %s")
+                       .format(sql.Identifier(schema)), (publication_id,)).fetchone()
     if row is None:
         raise LookupError(f"{publication_id} is not a kept vintage (ipkpi publications lists them)")
     return Vintage(*row)
@@ -485,15 +486,18 @@ def comment(conn: psycopg.Connection, schema: str, view: str, text: str, like: s
 
 # --- reading vintages: as-of rows, lists, diffs ---------------------------------------------------
 
-def as_of_select(relation: str, names: list[str], vintage_no: int, stamp: str | None = None) -> sql.Composed:
+def as_of_select(relation: str, names: list[str], vintage_no: int, stamp: str | None = None,
+                 schema: str = "vintage") -> sql.Composed:
     """SELECT the relation's rows in a vintage, its columns ``names`` in order, stamped with
-    ``stamp`` (a publication id) or with the vintage's own id."""
+    ``stamp`` (a publication id) or with the vintage's own id; from the ``vintage`` tables, or
+    through the views of ``published`` (what bi_reader may read)."""
     listed = sql.SQL(", ").join(
         (sql.Literal(stamp) if stamp else sql.SQL("v.publication_id")) if n == STAMP else sql.SQL("h.{}").format(
             sql.Identifier(n)) for n in names)
-    return sql.SQL("""SELECT {listed} FROM {history} h JOIN vintage.publications v ON v.vintage_no = {n}
+    return sql.SQL("""SELECT {listed} FROM {s}.{history} h JOIN {s}.publications v ON v.vintage_no = {n}
                       WHERE h.valid_from_vintage <= {n} AND (h.valid_to_vintage IS NULL OR h.valid_to_vintage > {n})
-                   """).format(listed=listed, history=history_table(relation), n=sql.Literal(vintage_no))
+                   """).format(listed=listed, s=sql.Identifier(schema), history=sql.Identifier(f"{relation}_history"),
+                               n=sql.Literal(vintage_no))
 
 
 def publications(conn: psycopg.Connection) -> list[dict]:
@@ -526,10 +530,10 @@ class Change:
     payload_sha256: str | None
 
 
-def diff(conn: psycopg.Connection, first: str, second: str) -> list[Change]:
+def diff(conn: psycopg.Connection, first: str, second: str, schema: str = "published") -> list[Change]:
     """Cells whose value differs between two vintages (either order), each with the reason of its
     last revision between them; a cell the first does not hold is ``first_published``."""
-    a, b = find(conn, first), find(conn, second)
+    a, b = find(conn, first, schema), find(conn, second, schema)
     low, high = sorted((a.vintage_no, b.vintage_no))
     changes = []
     for relation in CELLS:
@@ -546,13 +550,14 @@ def diff(conn: psycopg.Connection, first: str, second: str) -> list[Change]:
                       CASE WHEN d.is_new THEN 'not in ' || %(old)s ELSE r.reason_detail END,
                       r.source, r.source_period, r.payload_sha256
                FROM d LEFT JOIN LATERAL (
-                   SELECT * FROM vintage.revisions r WHERE r.relation = %(rel)s AND r.kpi_code = d.kpi_code
+                   SELECT * FROM {s}.revisions r WHERE r.relation = %(rel)s AND r.kpi_code = d.kpi_code
                      AND r.grain = d.grain AND r.period = d.period AND r.region_code = d.region_code
                      AND r.dimension IS NOT DISTINCT FROM {rdim} AND r.member IS NOT DISTINCT FROM {rmem}
                      AND r.vintage_no > %(low)s AND r.vintage_no <= %(high)s
                    ORDER BY r.vintage_no DESC LIMIT 1) r ON true
                ORDER BY d.kpi_code, d.grain DESC, d.period, d.region_code, 5, 6""").format(
-            old=as_of_select(relation, names, a.vintage_no), new=as_of_select(relation, names, b.vintage_no),
+            old=as_of_select(relation, names, a.vintage_no, schema=schema),
+            new=as_of_select(relation, names, b.vintage_no, schema=schema), s=sql.Identifier(schema),
             key=join_key, dims=dims,
             rdim=sql.SQL("d.dimension") if "dimension" in key else sql.SQL("NULL"),
             rmem=sql.SQL("d.member") if "dimension" in key else sql.SQL("NULL")),

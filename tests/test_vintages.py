@@ -202,8 +202,17 @@ def test_pinned_white_paper_and_revision_notes(vintages):
     assert json.loads(next((out / "pinned").rglob("figures.json")).read_text()) == issued
     current = ipkpi("whitepaper", "--year", YEAR, "--out", str(out / "current"), env=env)
     assert current.returncode == 0, current.stdout + current.stderr
-    html = next((out / "current").rglob("*.html")).read_text()
-    assert "数据修订说明" in html and "reissued_file" not in html and "海关" in html
+    # the current paper's 数据修订说明: the city's 2020 figures the re-issued workbook changed since the
+    # paper of the second publication, each named, with the reason in words
+    notes = next((out / "current").rglob("*.html")).read_text().split("附录五", 1)[1]
+    changed = rows(vintages["dsn"], """SELECT DISTINCT c.name_zh FROM published.revisions r
+                                       JOIN published.kpi_catalogue c USING (kpi_code)
+                                       WHERE r.publication_id = %s AND r.relation = 'kpi_values' AND r.grain = 'year'
+                                         AND r.region_code = '330200'""", (vintages["published"][2],))
+    assert changed and all(name in notes for (name,) in changed)
+    assert "数据文件重新发布" in notes and "没有修订" not in notes
+    issued_notes = next((out / "pinned").rglob("*.html")).read_text().split("附录五", 1)[1]
+    assert "没有修订" in issued_notes  # as issued: no paper before it
 
 
 def test_retention_keeps_what_a_white_paper_read(vintages):

@@ -8,7 +8,7 @@ paper uses only what passed the gate. A year that is not published whole is refu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ipkpi.mart import CITY, KpiValue, Mart, Publication, SourceMonth, SourcePayload, Target, connect
@@ -82,6 +82,7 @@ class YearData:
     targets: list[Target]
     source_months: list[SourceMonth]
     payloads: list[SourcePayload]
+    revisions: list = field(default_factory=list)  # ipkpi.vintages.Change: figures changed since the last paper
 
     @property
     def publication_id(self) -> str:
@@ -140,4 +141,4 @@ def load(year: int, dsn: str | None = None, publication_id: str | None = None) -
             year=year, publication=mart.require_publication(), catalogue=mart.kpi_catalogue(), city=city,
             districts=districts, breakdown={(c, d): v for (c, d, p), v in breakdown_years.items() if p == str(year)},
             breakdown_years=breakdown_years, targets=mart.targets(), source_months=mart.source_months(year),
-            payloads=mart.source_payloads(year))
+            payloads=mart.source_payloads(year), revisions=mart.revisions_since_last_paper(year))

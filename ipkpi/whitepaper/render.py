@@ -100,6 +100,12 @@ def chart_scale(unit: str) -> tuple[float, str]:
     return (100_000_000, "亿元") if unit == "元" else (1, unit)
 
 
+# ipkpi.vintages' reasons, as the appendix says them
+REVISION_REASONS = {"reissued_file": "数据文件重新发布", "statistics_revision": "统计报表修订",
+                    "late_month": "迟到月份数据补入", "revoked_record": "记录撤销（追溯剔除）", "rollback": "发布回滚",
+                    "other": "其他（含加工规则变化）"}
+
+
 class Paper:
     """One year's paper being assembled: its data, the register of printed figures, the chart writer."""
 
@@ -338,7 +344,21 @@ class Paper:
 
     def appendix(self) -> dict:
         return {"catalogue": list(self.data.catalogue.values()), "sources": self.source_rows(),
-                "payloads": self.payload_rows(), "warnings": self.warnings()}
+                "payloads": self.payload_rows(), "warnings": self.warnings(), "revisions": self.revision_rows()}
+
+    def revision_rows(self) -> list[dict]:
+        """附录五 数据修订说明: each figure of the paper's years that changed since the last paper was
+        generated (from an earlier vintage), with old value, new value and the reason traced to raw."""
+        rows = []
+        for change in self.data.revisions:
+            unit = self.data.catalogue.get(change.kpi_code, {}).get("unit", "")
+            rows.append({"name": self.figs.name(change.kpi_code), "kpi": change.kpi_code, "year": change.period,
+                         "old": "—" if change.old_value is None else fmt_exact(change.old_value, unit),
+                         "new": "—" if change.new_value is None else fmt_exact(change.new_value, unit),
+                         "reason": REVISION_REASONS.get(change.reason, change.reason),
+                         "source": SOURCE_NAMES.get(change.source, change.source or ""),
+                         "detail": change.reason_detail, "sha256": change.payload_sha256 or ""})
+        return rows
 
     def source_rows(self) -> list[dict]:
         """附录二: per source, the months of the year published, their loads and payload counts."""
@@ -396,9 +416,11 @@ def already_written(year: int, out_dir: Path | None = None, dsn: str | None = No
 
 
 def generate(year: int, out_dir: Path | None = None, dsn: str | None = None, pdf: bool = True,
-             publication_id: str | None = None) -> dict:
+             publication_id: str | None = None, record: bool = False) -> dict:
     """Write <out_dir>/<year>/whitepaper-<year>.html (+ charts/) and .pdf from ``publication_id`` (default:
-    the current publication); return paths and timings."""
+    the current publication); return paths and timings. ``record``: the generation is recorded with its
+    vintage (`vintage.whitepapers`, by the pipeline's login): retention keeps that vintage, and the next
+    paper's 数据修订说明 starts from it."""
     import jinja2
 
     t0 = time.monotonic()
@@ -412,7 +434,16 @@ def generate(year: int, out_dir: Path | None = None, dsn: str | None = None, pdf
     html = env.get_template("paper.html").render(**ctx)
     html_path = out / f"whitepaper-{year}.html"
     html_path.write_text(html, encoding="utf-8")
-    (out / "figures.json").write_text(json.dumps(ctx["figs"].trace, ensure_ascii=False, indent=1), encoding="utf-8")
+    figures = json.dumps(ctx["figs"].trace, ensure_ascii=False, indent=1)
+    (out / "figures.json").write_text(figures, encoding="utf-8")
+    if record:
+        import hashlib
+
+        from ipkpi.config import Settings
+        from ipkpi.vintages import record_whitepaper
+
+        record_whitepaper(Settings.from_env().runtime_dsn, year, data.publication_id,
+                          hashlib.sha256(figures.encode()).hexdigest())
     t3 = time.monotonic()
     pdf_path = None
     if pdf:
