@@ -517,6 +517,8 @@ def dispatch(argv: list[str] | None = None) -> int:
                               "reason rollback); the next run moves forward")
     rollback.add_argument("publication", metavar="PUB")
     args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in ("sandbox", "airflow", "dbt"):  # only these pass arguments on
+        parser.error(f"unrecognised arguments: {' '.join(extra)}")
     settings = Settings.from_env()
 
     if args.command == "setup":
@@ -577,8 +579,6 @@ def dispatch(argv: list[str] | None = None) -> int:
         from ipkpi.services import airflow_bin, airflow_env
 
         os.execve(airflow_bin(), [airflow_bin(), *extra], airflow_env(settings))
-    if extra and args.command not in ("sandbox", "airflow", "dbt"):
-        parser.error(f"unrecognised arguments: {' '.join(extra)}")
     return 0
 
 

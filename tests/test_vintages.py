@@ -221,8 +221,17 @@ def test_retention_keeps_what_a_white_paper_read(vintages):
     dsn = vintages["dsn"]
     first, second = vintages["published"][:2]
     with psycopg.connect(dsn) as conn:
+        with pytest.raises(psycopg.errors.RaiseException, match="written once"):
+            conn.execute("UPDATE vintage.kpi_values_history SET value = 0")
+        conn.rollback()
+        with pytest.raises(psycopg.errors.RaiseException, match="written once"):
+            conn.execute("UPDATE vintage.revisions SET new_value = 0")
+        conn.rollback()
+        # eleven years pass (the test goes around the guard that stops anyone from rewriting a vintage)
+        conn.execute("ALTER TABLE vintage.publications DISABLE TRIGGER written_once")
         conn.execute("UPDATE vintage.publications SET published_at = published_at - interval '11 years' "
                      "WHERE publication_id IN (%s, %s)", (first, second))
+        conn.execute("ALTER TABLE vintage.publications ENABLE TRIGGER written_once")
     expected = snapshot(dsn, f"published.{{relation}}_as_of('{second}')")
     gone, history_rows = prune_vintages(dsn, years=10)
     assert gone == 1 and history_rows > 0  # the first; the second was read by the white paper
