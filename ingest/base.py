@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from ingest.calendar import Rhythm
 # FeedError: a payload or a response the contract does not allow (or over a bound of
@@ -46,6 +46,8 @@ class Payload:
     etag: str | None = None
     last_modified: str | None = None
     content_type: str | None = None
+    # a JSON page as decoded when received (paging reads it), until parse takes it: decoded once
+    document: Any = field(default=None, repr=False, compare=False)
 
     @cached_property
     def sha256(self) -> str:  # asked for by the archive, the content hash and quarantine rows
@@ -66,7 +68,8 @@ class Rejected:
 class Parsed:
     """What a month's payloads hold: good rows for raw, bad rows for quarantine, side facts."""
 
-    # each: (page, row, *columns); or, for the CSV exports, ingest.columnar.ColumnarRows (same order)
+    # each: (page, row, *columns); or ingest.columnar.ColumnarRows (same order), as the feeds read
+    # with Fields give them
     rows: Any = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     extras: dict[str, list[tuple]] = field(default_factory=dict)  # other raw tables of the source
@@ -98,6 +101,3 @@ class Source(Protocol):
 
     # optional: ``check_history(conn, period, parsed) -> Parsed`` for rules that need earlier months
 
-
-def rows_with_position(page: int, rows: Iterable[tuple]) -> list[tuple]:
-    return [(page, i, *r) for i, r in enumerate(rows, start=1)]

@@ -2,7 +2,9 @@
 with the quarantine reason (``unknown_region``, ``unparsable_date:<field>``, ``invalid_enum:<field>`` …).
 
 The grammars (regular expressions below) are the single definition of what a valid value looks
-like; the readers below are bound to them once per field.
+like; the readers below are bound to them once per field. A connector declares its columns as
+:class:`Field` s (a CSV header, a JSON key, a workbook column); :mod:`ingest.columnar` reads
+them a column at a time and is held to these readers, value by value, by the tests.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import csv
 import datetime as dt
 import re
 from dataclasses import dataclass, field as dc_field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cached_property, lru_cache, partial
 from pathlib import Path
 
@@ -32,6 +34,11 @@ _DATE_RES = (re.compile(ISO_DATE), re.compile(SLASH_DATE))
 _NUMBER_RE = {False: re.compile(NUMBER), True: re.compile(NUMBER_THOUSANDS)}
 _INTEGER_RE = re.compile(INTEGER)
 _USCC_VALUE = {c: i for i, c in enumerate(USCC_CHARSET)}
+# a timestamp as the JSON feeds write it, ranges checked (the day of the month is checked apart):
+# such a text means the same instant to Python and to Postgres, so it is loaded as received
+ISO_TIMESTAMP = (r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+                 r"([+-]([01][0-9]|2[0-3]):[0-5][0-9]|Z)$")
+FOUR_PLACES = Decimal("0.0001")
 
 
 @lru_cache(maxsize=1)
@@ -124,6 +131,35 @@ def decimal(value, field: str, *, optional: bool = False, thousands: bool = Fals
     return number
 
 
+def wan_4(value) -> Decimal:
+    """A 万元 cell (a binary float) as the 4-decimal number it shows, rounded half-up (customs)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+        raise InvalidOperation(f"not a number: {value!r}")
+    return Decimal(repr(value) if isinstance(value, float) else str(value)).quantize(FOUR_PLACES, ROUND_HALF_UP)
+
+
+def wan(value, field: str) -> Decimal:
+    try:
+        number = wan_4(value)
+    except InvalidOperation:
+        raise RowError(f"unparsable_number:{field}") from None
+    if number < 0:
+        raise RowError(f"negative_number:{field}")
+    return number
+
+
+def cell_date(value, field: str) -> dt.date:
+    """A workbook's date column: an Excel date cell, never a text or a bare number."""
+    if not isinstance(value, dt.date):
+        raise RowError(f"unparsable_date:{field}")
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def ordinal(value) -> int | None:
+    """A row number kept as information (the customs 序号): a whole number, else nothing."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def integer(value, field: str) -> int:
     if isinstance(value, str):
         raw = text(value)
@@ -162,27 +198,29 @@ def uscc(value, field: str) -> str:
 
 @dataclass(frozen=True, eq=False)
 class Field:
-    """One column of a CSV export: its contract name, raw column, kind and options.
+    """One column of a feed — a CSV header, a JSON key, a workbook column — with its raw column,
+    kind and options.
 
-    A connector lists its fields once; its rows are read by that list, in its order (the first
-    failing field names the quarantine reason), and its raw table is declared from it.
+    A connector lists its fields once, in the order a record is checked (the first failing field
+    names the quarantine reason); its raw table is declared from that list.
     """
 
-    source: str  # the contract's column name (Chinese header)
+    source: str  # the contract's name: the CSV or workbook header, the JSON key
     column: str  # the raw table's column
-    kind: str  # required | text | date | decimal | integer | enum | region | uscc | flag
+    # required | text | date | decimal | integer | enum | region | uscc | flag (text cells);
+    # boolean | timestamp (JSON); cell_date | wan | ordinal (workbook cells)
+    kind: str
     pg_type: str
     optional: bool = False
     allowed: tuple = ()
     thousands: bool = False
     flags: dict = dc_field(default_factory=dict)  # kind "flag": text -> bool (是 / 否)
+    in_period: bool = False  # a date that must fall in the month read (else date_outside_period:<source>)
+    note: str = ""  # what the raw column's comment adds to the contract's name
 
     @property
     def raw_column(self) -> Column:
-        return Column(self.column, self.pg_type, self.source)
-
-    def read(self, value):
-        return self.reader(value)
+        return Column(self.column, self.pg_type, f"{self.source} {self.note}".strip())
 
     @cached_property
     def reader(self):
@@ -207,8 +245,19 @@ class Field:
         if kind == "flag":
             flags, allowed = self.flags, frozenset(self.flags)
             return lambda value: flags[enum(value, allowed, name)]
+        if kind == "boolean":
+            return partial(boolean, field=name, optional=self.optional)
+        if kind == "timestamp":
+            return partial(timestamp, field=name)
+        if kind == "cell_date":
+            return partial(cell_date, field=name)
+        if kind == "wan":
+            return partial(wan, field=name)
+        if kind == "ordinal":
+            return ordinal
         raise ValueError(f"unknown field kind {kind}")
 
 
-def read_row(spec: tuple[Field, ...], record: dict) -> tuple:
-    return tuple(f.reader(record[f.source]) for f in spec)
+def key(name: str, kind: str, pg_type: str, **options) -> Field:
+    """A JSON feed's field: its raw column is named as its key."""
+    return Field(name, name, kind, pg_type, **options)

@@ -13,9 +13,11 @@ so it is checked in the warehouse (dbt + the gate), where every month's revision
 from __future__ import annotations
 
 from ingest import fields
-from ingest.api import expect_keys, json_body, parse_pages, payload_json, retry_short
+from ingest.api import expect_keys, json_body, page_document, payload_json, retry_short
 from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
 from ingest.calendar import Rhythm
+from ingest.columnar import read_records
+from ingest.fields import key
 from ingest.files import fetch_file
 from ingest.http import FeedClient, public_url
 
@@ -46,6 +48,19 @@ INDICATORS = {
 }
 NOT_ADDITIVE = {"patent_intensive_industry_va_share"}  # a share: a district may exceed the city
 
+CASE_FIELDS = (  # 4a's JSON keys, in the order a record is checked: the first bad one names the reason
+    key("case_id", "required", "text not null"),
+    key("category", "enum", "text not null", allowed=CATEGORIES),
+    key("opened_on", "date", "date not null", note="立案"),
+    key("closed_on", "date", "date", optional=True, note="结案"),
+    key("status", "enum", "text not null", allowed=STATUSES, note="办理中/已结案/已撤销"),
+    key("fine_yuan", "decimal", "numeric(20,2) not null", note="罚没款 (元)"),
+    key("transferred_to_police", "boolean", "boolean not null", note="移送公安"),
+    key("online", "boolean", "boolean not null", note="涉网"),
+    key("region_code", "region", "text not null"),
+    key("updated_at", "timestamp", "timestamptz not null"),
+)
+
 
 class AmrCases:
     name = "amr_cases"
@@ -56,18 +71,8 @@ class AmrCases:
     # the month is over, so complete: its feed answers from the 1st of the next month
     rhythm = Rhythm(lag_days=1, revisable_months=0)
     version_key = ("case_id", "updated_at")
-    columns = (
-        Column("case_id", "text not null", "case_id"),
-        Column("category", "text not null", "category"),
-        Column("opened_on", "date not null", "opened_on 立案"),
-        Column("closed_on", "date", "closed_on 结案"),
-        Column("status", "text not null", "status 办理中/已结案/已撤销"),
-        Column("fine_yuan", "numeric(20,2) not null", "fine_yuan 罚没款 (元)"),
-        Column("transferred_to_police", "boolean not null", "transferred_to_police 移送公安"),
-        Column("online", "boolean not null", "online 涉网"),
-        Column("region_code", "text not null", "region_code"),
-        Column("updated_at", "timestamptz not null", "updated_at"),
-    )
+    fields = CASE_FIELDS
+    columns = tuple(f.raw_column for f in CASE_FIELDS)
     extra_tables: dict = {}
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
@@ -76,6 +81,7 @@ class AmrCases:
         cursor = None
         seen: dict[str, int] = {}  # cursor -> the page it was given on: a cursor given twice loops
         max_pages = client.limits.max_pages
+        typical = 0  # the feed gives about 100 a page: a page far shorter than the first, not the last, is short
         for page in range(1, max_pages + 1):
             params = {"month": period, **({"cursor": cursor} if cursor else {})}
 
@@ -92,15 +98,15 @@ class AmrCases:
                                     "next_cursor is neither a non-empty string nor null")
                 return response, body
 
-            # the feed gives about 100 a page: a page far shorter than its predecessor, not the last, is short
-            typical = max((len(payload_json(p, self.name, period)["items"]) for p in payloads[:1]), default=0)
             response, body = retry_short(
                 get_page, lambda r: r[1]["next_cursor"] is not None and len(r[1]["items"]) < typical,
                 self.name, period, f"/api/v2/enforcement/cases page {page}")
             if page == 1 and not body["items"] and body["next_cursor"] is None:
                 return Fetched(not_published=True)  # an API month with no records: not yet available
-            payloads.append(Payload(public_url(response.url), response.content, 200, page=page,
+            payloads.append(Payload(public_url(response.url), response.content, 200, page=page, document=body,
                                     content_type=response.headers.get("Content-Type")))
+            if page == 1:
+                typical = len(body["items"])
             cursor = body["next_cursor"]
             if cursor is None:
                 return Fetched(payloads)
@@ -113,22 +119,7 @@ class AmrCases:
                         f"still paging after {max_pages:,} pages: over the page cap (IPKPI_MAX_PAGES)")
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
-        return parse_pages(payloads, self.name, period, "items", self._row)
-
-    @staticmethod
-    def _row(r: dict) -> tuple:
-        return (
-            fields.required(r.get("case_id"), "case_id"),
-            fields.enum(r.get("category"), CATEGORIES, "category"),
-            fields.date(r.get("opened_on"), "opened_on"),
-            fields.date(r.get("closed_on"), "closed_on", optional=True),
-            fields.enum(r.get("status"), STATUSES, "status"),
-            fields.decimal(r.get("fine_yuan"), "fine_yuan"),
-            fields.boolean(r.get("transferred_to_police"), "transferred_to_police"),
-            fields.boolean(r.get("online"), "online"),
-            fields.region(r.get("region_code")),
-            fields.timestamp(r.get("updated_at"), "updated_at"),
-        )
+        return read_records([(p.page, page_document(p, self.name, period)["items"]) for p in payloads], CASE_FIELDS)
 
 
 class AmrStatistics:

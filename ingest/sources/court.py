@@ -4,6 +4,8 @@ The run for month M asks for ``[M-01T00:00+08:00, (M+1)-01T00:00+08:00)`` (local
 URL-encoded). Pages of up to 500 (the maximum) until ``total`` rows are in; every page is
 checked against ``total``. A case appears again each time it changes: raw keeps every version
 once (unique per ``case_no, updated_at``); the largest ``updated_at`` wins in the mart.
+Each page is decoded once, as it arrives; a month's records are read a column at a time
+(``ingest.columnar``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import math
 
 import pendulum
 
-from ingest import fields
-from ingest.api import expect_keys, json_body, parse_pages, payload_json, retry_short
-from ingest.base import Column, FeedError, Fetched, Parsed, Payload
+from ingest.api import expect_keys, json_body, page_document, retry_short
+from ingest.base import FeedError, Fetched, Parsed, Payload
 from ingest.calendar import Rhythm
+from ingest.columnar import read_records
+from ingest.fields import key
 from ingest.http import FeedClient, public_url
 
 PAGE_SIZE = 500  # the feed's maximum: fewest requests
@@ -23,6 +26,23 @@ CASE_TYPES = {"民事", "刑事", "行政"}
 TRIAL_LEVELS = {"一审", "二审", "再审"}
 RIGHT_TYPES = {"专利", "商标", "著作权", "商业秘密", "植物新品种", "不正当竞争", "其他"}
 CLOSING_METHODS = {"判决", "调解", "撤诉", "驳回", "移送", "其他"}
+
+FIELDS = (  # the JSON keys, in the order a record is checked: the first bad one names the reason
+    key("case_no", "required", "text not null", note="案号"),
+    key("case_type", "enum", "text not null", allowed=CASE_TYPES, note="民事/刑事/行政"),
+    key("trial_level", "enum", "text not null", allowed=TRIAL_LEVELS, note="一审/二审/再审"),
+    key("right_type", "enum", "text not null", allowed=RIGHT_TYPES),
+    key("filed_date", "date", "date not null", note="收案日期"),
+    key("closed_date", "date", "date", optional=True, note="结案日期"),
+    key("closing_method", "enum", "text", optional=True, allowed=CLOSING_METHODS),
+    key("claim_amount", "decimal", "numeric(20,2)", optional=True, note="诉讼标的额 (元)"),
+    key("award_amount", "decimal", "numeric(20,2)", optional=True, note="判赔金额 (元)"),
+    key("punitive_damages", "boolean", "boolean not null"),
+    key("appealed", "boolean", "boolean", optional=True),
+    key("foreign_related", "boolean", "boolean not null", note="涉外"),
+    key("court_code", "region", "text not null"),
+    key("updated_at", "timestamp", "timestamptz not null"),
+)
 
 
 def window(period: str) -> tuple[str, str]:
@@ -52,22 +72,8 @@ class Court:
     rhythm = Rhythm(lag_days=1, revisable_months=0)
     page_size = PAGE_SIZE
     version_key = ("case_no", "updated_at")
-    columns = (
-        Column("case_no", "text not null", "案号"),
-        Column("case_type", "text not null", "case_type 民事/刑事/行政"),
-        Column("trial_level", "text not null", "trial_level 一审/二审/再审"),
-        Column("right_type", "text not null", "right_type"),
-        Column("filed_date", "date not null", "filed_date 收案日期"),
-        Column("closed_date", "date", "closed_date 结案日期"),
-        Column("closing_method", "text", "closing_method"),
-        Column("claim_amount", "numeric(20,2)", "claim_amount 诉讼标的额 (元)"),
-        Column("award_amount", "numeric(20,2)", "award_amount 判赔金额 (元)"),
-        Column("punitive_damages", "boolean not null", "punitive_damages"),
-        Column("appealed", "boolean", "appealed"),
-        Column("foreign_related", "boolean not null", "foreign_related 涉外"),
-        Column("court_code", "text not null", "court_code"),
-        Column("updated_at", "timestamptz not null", "updated_at"),
-    )
+    fields = FIELDS
+    columns = tuple(f.raw_column for f in FIELDS)
     extra_tables: dict = {}
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
@@ -103,7 +109,7 @@ class Court:
                 raise FeedError(self.name, period, url, "data is not a list of at most page_size records")
             if total == 0:
                 return Fetched(not_published=True)  # an API month with no records: not yet available
-            payloads.append(Payload(url, response.content, 200, page=page,
+            payloads.append(Payload(url, response.content, 200, page=page, document=body,
                                     content_type=response.headers.get("Content-Type")))
             received += len(body["data"])
             if not body["data"] and received < total:
@@ -116,28 +122,10 @@ class Court:
         return Fetched(payloads)
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
-        parsed = parse_pages(payloads, self.name, period, "data", self._row)
-        parsed.promised = payload_json(payloads[0], self.name, period)["total"]
+        pages = [(p.page, page_document(p, self.name, period)) for p in payloads]
+        parsed = read_records([(page, body["data"]) for page, body in pages], FIELDS)
+        parsed.promised = pages[0][1]["total"]
         return parsed
-
-    @staticmethod
-    def _row(r: dict) -> tuple:
-        return (
-            fields.required(r.get("case_no"), "case_no"),
-            fields.enum(r.get("case_type"), CASE_TYPES, "case_type"),
-            fields.enum(r.get("trial_level"), TRIAL_LEVELS, "trial_level"),
-            fields.enum(r.get("right_type"), RIGHT_TYPES, "right_type"),
-            fields.date(r.get("filed_date"), "filed_date"),
-            fields.date(r.get("closed_date"), "closed_date", optional=True),
-            fields.enum(r.get("closing_method"), CLOSING_METHODS, "closing_method", optional=True),
-            fields.decimal(r.get("claim_amount"), "claim_amount", optional=True),
-            fields.decimal(r.get("award_amount"), "award_amount", optional=True),
-            fields.boolean(r.get("punitive_damages"), "punitive_damages"),
-            fields.boolean(r.get("appealed"), "appealed", optional=True),
-            fields.boolean(r.get("foreign_related"), "foreign_related"),
-            fields.region(r.get("court_code")),
-            fields.timestamp(r.get("updated_at"), "updated_at"),
-        )
 
 
 SOURCE = Court()

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import InvalidOperation
 
-from ingest import fields
-from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
+import numpy as np
+
+from ingest.base import Column, FeedError, Fetched, Parsed, Payload
 from ingest.calendar import Rhythm
+from ingest.columnar import read_table
+from ingest.fields import Field, wan_4
 from ingest.files import check_zip, fetch_file
 from ingest.http import FeedClient
 from ingest.limits import Limits
@@ -29,14 +32,38 @@ CHANNELS = {"货运", "邮递", "快件", "旅检"}
 RIGHT_TYPES = {"商标权", "专利权", "著作权", "奥林匹克标志", "其他"}
 CAMPAIGNS = {"龙腾", "蓝网", "净网"}
 DISPOSITIONS = {"扣留", "没收", "放行"}
-FOUR_PLACES = Decimal("0.0001")
+
+FIELDS = (  # the sheet's columns, in the order a row is checked: the first bad one names the reason
+    Field("查扣编号", "seizure_no", "required", "text not null"),
+    Field("查获日期", "seizure_date", "cell_date", "date not null", in_period=True),
+    Field("进出境", "direction", "enum", "text not null", allowed=DIRECTIONS),
+    Field("渠道", "channel", "enum", "text not null", allowed=CHANNELS),
+    Field("权利类型", "right_type", "enum", "text not null", allowed=RIGHT_TYPES),
+    Field("专项行动", "campaign", "enum", "text", optional=True, allowed=CAMPAIGNS),
+    Field("处置状态", "disposition", "enum", "text not null", allowed=DISPOSITIONS),
+    Field("数量（件）", "quantity", "integer", "bigint not null"),
+    Field("案值（万元）", "value_wan", "wan", "numeric(18,4) not null", note="rounded half-up to 4 places"),
+    Field("序号", "seq", "ordinal", "int"),  # never refuses a row: kept when a whole number
+    Field("商品类别", "goods_category", "text", "text"),
+)
+TEXT_KINDS = {"required", "enum", "text"}
 
 
-def wan_4(value) -> Decimal:
-    """A 万元 cell (a binary float) as the 4-decimal number it shows, rounded half-up."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
-        raise InvalidOperation(f"not a number: {value!r}")
-    return Decimal(repr(value) if isinstance(value, float) else str(value)).quantize(FOUR_PLACES, ROUND_HALF_UP)
+def cells_as_typed(column: tuple, text: bool) -> tuple:
+    """A column's cells as the workbook typing rules read them (calamine gives floats and dates).
+
+    - a number is an int when it is whole (Excel keeps every number as a float; ``40068`` is a
+      count, not ``40068.0``), else a float — as openpyxl read them;
+    - a date cell is a date; in a text column it reads as the date-time openpyxl gave
+      (``2020-03-01 00:00:00``);
+    - an empty cell is ``""`` (read as missing, as ``None`` was); an error cell (``#N/A``) is empty.
+    """
+    types = set(map(type, column))
+    if float in types:
+        column = tuple(int(c) if c.__class__ is float and c.is_integer() else c for c in column)
+    if text and dt.date in types:
+        column = tuple(dt.datetime.combine(c, dt.time()) if c.__class__ is dt.date else c for c in column)
+    return column
 
 
 class Customs:
@@ -45,19 +72,8 @@ class Customs:
     raw_table = "raw.customs_seizures"
     # usually out three weeks after the month; a corrected workbook up to 12 months later
     rhythm = Rhythm(lag_days=27, revisable_months=12)
-    columns = (
-        Column("seq", "int", "序号"),
-        Column("seizure_no", "text not null", "查扣编号"),
-        Column("seizure_date", "date not null", "查获日期"),
-        Column("direction", "text not null", "进出境"),
-        Column("channel", "text not null", "渠道"),
-        Column("right_type", "text not null", "权利类型"),
-        Column("goods_category", "text", "商品类别"),
-        Column("quantity", "bigint not null", "数量（件）"),
-        Column("value_wan", "numeric(18,4) not null", "案值（万元）, rounded half-up to 4 places"),
-        Column("campaign", "text", "专项行动"),
-        Column("disposition", "text not null", "处置状态"),
-    )
+    fields = FIELDS
+    columns = tuple(f.raw_column for f in FIELDS)
     extra_tables = {
         "raw.customs_workbook_totals": (
             Column("title", "text", "row 1 of the sheet"),
@@ -76,74 +92,58 @@ class Customs:
         return fetched
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
-        from openpyxl import load_workbook
+        """The sheet read by calamine (Rust: no Python object per XML node or cell), its rows
+        checked a column at a time (``ingest.columnar``)."""
+        from python_calamine import CalamineWorkbook
 
         payload = payloads[0]
         fail = lambda message: FeedError(self.name, period, payload.url, message)  # noqa: E731
         check_zip(payload, self.name, period, Limits.from_env())  # fetch checked it; a parse alone checks too
         try:
-            workbook = load_workbook(io.BytesIO(payload.body), read_only=True, data_only=True)
+            workbook = CalamineWorkbook.from_filelike(io.BytesIO(payload.body))
+            names = workbook.sheet_names
+            if SHEET not in names:
+                raise fail(f"sheet {SHEET!r} missing (sheets: {names})")
+            # from A1, empty rows and columns included: row and column numbers are the sheet's
+            rows = workbook.get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
+        except FeedError:
+            raise
         except Exception as exc:
             raise fail(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
-        if SHEET not in workbook.sheetnames:
-            raise fail(f"sheet {SHEET!r} missing (sheets: {workbook.sheetnames})")
-        rows = workbook[SHEET].iter_rows(values_only=True)
-        title = _first(next(rows, ()))
-        next(rows, None)  # the unit row: 填报单位 / 计量单位
-        header = tuple((c or "").strip() if isinstance(c, str) else c for c in next(rows, ())[: len(HEADER)])
+        title = _first(rows[0] if rows else ())
+        header = tuple(c.strip() or None if isinstance(c, str) else c for c in (rows[2] if len(rows) > 2 else ())[:len(HEADER)])
         if header != HEADER:
             missing = [h for h in HEADER if h not in header]
             raise fail(f"header row differs from the contract (missing {missing or 'none'}, got {list(header)})")
 
-        parsed = Parsed()
+        data, numbers = [], []  # the data rows and their sheet row numbers, up to the 合计 row
         totals = None
-        data_rows = 0
-        for offset, cells in enumerate(rows, start=4):  # sheet row number, as a person would find it
-            cells = tuple(cells[: len(HEADER)]) + (None,) * (len(HEADER) - len(cells))
+        width = len(HEADER)
+        for number, cells in enumerate(rows[3:], start=4):  # sheet row number, as a person would find it
+            if len(cells) != width:
+                cells = (list(cells[:width]) + [""] * width)[:width]
             if all(c is None or c == "" for c in cells):
                 continue
             if isinstance(cells[0], str) and cells[0].strip() == TOTAL_MARK:
                 totals = cells
                 break
-            data_rows += 1
-            record = dict(zip(HEADER, cells))
-            try:
-                parsed.rows.append((1, offset, *self._row(record, period)))
-            except RowError as exc:
-                parsed.rejected.append(Rejected(1, offset, exc.reason, record))
+            data.append(cells)
+            numbers.append(number)
         if totals is None:
             raise fail(f"no {TOTAL_MARK} row after the data rows")
+        totals = cells_as_typed(tuple(totals), text=False)
         try:
             total_qty, total_value = int(totals[7]), wan_4(totals[8])
         except (TypeError, ValueError, InvalidOperation) as exc:
             raise fail(f"{TOTAL_MARK} row unreadable: {exc}") from exc
-        parsed.extras["raw.customs_workbook_totals"] = [(1, offset, title, total_qty, total_value, data_rows)]
-        parsed.promised = data_rows
-        return parsed
 
-    @staticmethod
-    def _row(r: dict, period: str) -> tuple:
-        seizure_no = fields.required(r["查扣编号"], "查扣编号")
-        if not isinstance(r["查获日期"], (dt.date, dt.datetime)):  # the contract: an Excel date cell
-            raise RowError("unparsable_date:查获日期")
-        date = fields.date(r["查获日期"], "查获日期")
-        if date.strftime("%Y-%m") != period:
-            raise RowError("date_outside_period:查获日期")
-        direction = fields.enum(r["进出境"], DIRECTIONS, "进出境")
-        channel = fields.enum(r["渠道"], CHANNELS, "渠道")
-        right_type = fields.enum(r["权利类型"], RIGHT_TYPES, "权利类型")
-        campaign = fields.enum(r["专项行动"], CAMPAIGNS, "专项行动", optional=True)
-        disposition = fields.enum(r["处置状态"], DISPOSITIONS, "处置状态")
-        quantity = fields.integer(r["数量（件）"], "数量（件）")
-        try:
-            value = wan_4(r["案值（万元）"])
-        except InvalidOperation:
-            raise RowError("unparsable_number:案值（万元）") from None
-        if value < 0:
-            raise RowError("negative_number:案值（万元）")
-        seq = r["序号"] if isinstance(r["序号"], int) else None
-        return (seq, seizure_no, date, direction, channel, right_type, fields.text(r["商品类别"]) or None,
-                quantity, value, campaign, disposition)
+        by_header = list(zip(*data)) if data else [()] * width
+        columns = [cells_as_typed(by_header[HEADER.index(f.source)], f.kind in TEXT_KINDS) for f in FIELDS]
+        parsed = read_table(columns, FIELDS, np.ones(len(data), np.int32), np.array(numbers, np.int32),
+                            lambda i: dict(zip(HEADER, cells_as_typed(tuple(data[i]), text=False))), period)
+        parsed.extras["raw.customs_workbook_totals"] = [(1, number, title, total_qty, total_value, len(data))]
+        parsed.promised = len(data)
+        return parsed
 
 
 def _first(cells) -> str | None:
