@@ -7,6 +7,7 @@ reading built from the field readers, on the whole default dataset and on hostil
 from __future__ import annotations
 
 import csv
+import re
 import datetime as dt
 import io
 from decimal import Decimal
@@ -150,3 +151,182 @@ def test_few_distinct_values_read_once_as_the_field_reader_reads_them(column, ce
             expected = (None, bad.reason)
         assert (value, reason) == expected, cell
     assert sum(r is None for r in reasons.to_pylist()[:len(cells)]) == valid  # it cannot pass by refusing all
+
+
+# --- the JSON feeds (court, AMR cases): records decoded from pages --------------------------------------
+
+def json_row_by_row(pages, fields) -> tuple[list[tuple], list[tuple]]:
+    """The reference, as the JSON feeds were read before: each record of each page through each
+    field's reader, one at a time (a missing key is None)."""
+    rows, rejected = [], []
+    for page, items in pages:
+        for i, record in enumerate(items, start=1):
+            try:
+                if not isinstance(record, dict):
+                    raise RowError("not_an_object")
+                rows.append((page, i, *[f.reader(record.get(f.source)) for f in fields]))
+            except RowError as exc:
+                rejected.append((page, i, exc.reason, record))
+    return rows, rejected
+
+
+def as_value(f, text):
+    """COPY text back to a value comparable with a reader's (Postgres reads it so)."""
+    if text is None:
+        return None
+    if f.kind in ("decimal", "integer", "wan"):
+        return Decimal(text)
+    if f.kind == "timestamp":
+        return dt.datetime.fromisoformat(text)
+    if f.kind == "ordinal":
+        return int(text)
+    return text
+
+
+def expected_value(f, value):
+    if f.kind == "timestamp" or value is None:
+        return value
+    return as_copy_text(value)
+
+
+def assert_same_records(pages, source_name, period=None) -> tuple[int, int]:
+    from ingest.columnar import read_records
+
+    fields = connector(source_name).fields
+    expected_rows, expected_rejected = json_row_by_row(pages, fields)
+    parsed = read_records(pages, fields, period)
+    got_rows = [(r["source_page"], r["source_row"], *[as_value(f, r[f.column]) for f in fields])
+                for r in parsed.rows.table.to_pylist()]
+    assert got_rows == [(p, i, *[expected_value(f, v) for f, v in zip(fields, values)])
+                        for p, i, *values in expected_rows]
+    assert [(r.page, r.row, r.reason, r.record) for r in parsed.rejected] == expected_rejected
+    return len(got_rows), len(got_rejected := parsed.rejected)
+
+
+def court_pages(dataset, month: int, page_size: int = 500):
+    import orjson
+
+    from sandbox.timeutil import month_start_dt
+
+    served = dataset.court.served_json(month_start_dt(month), month_start_dt(month + 1), dataset_as_of())
+    return [(n, [orjson.loads(r) for r in served[k:k + page_size]])
+            for n, k in enumerate(range(0, len(served), page_size), start=1)]
+
+
+def dataset_as_of():
+    from sandbox.config import DEFAULT_AS_OF
+    from sandbox.timeutil import parse_iso
+
+    return parse_iso(DEFAULT_AS_OF)
+
+
+def test_json_feeds_same_answers_on_the_whole_default_dataset():
+    import orjson
+
+    from sandbox.dataset.amr import served_json
+    from sandbox.timeutil import ym
+
+    dataset = Dataset()
+    totals = {"court": [0, 0], "amr_cases": [0, 0]}
+    for year in range(2018, 2026):
+        for month in range(1, 13):
+            i = ym(year, month)
+            for source, pages in (("court", court_pages(dataset, i)),
+                                  ("amr_cases", [(n, [orjson.loads(r) for r in items[k:k + 100]])
+                                                 for items in [served_json(dataset.amr, i, dataset_as_of())]
+                                                 for n, k in enumerate(range(0, len(items), 100), start=1)])):
+                rows, rejected = assert_same_records(pages, source)
+                totals[source][0] += rows
+                totals[source][1] += rejected
+    # the dataset's traps (unknown regions) are in it, and so are revoked AMR cases
+    assert totals["court"][0] > 10000 and totals["court"][1] > 50
+    assert totals["amr_cases"][0] > 10000 and totals["amr_cases"][1] > 50
+
+
+COURT_CASE = {"case_no": "(2020)浙02知民初1号", "case_type": "民事", "trial_level": "一审", "right_type": "专利",
+              "filed_date": "2020-03-02", "closed_date": "2020-03-20", "closing_method": "判决",
+              "claim_amount": 120000.5, "award_amount": 30000, "punitive_damages": False, "appealed": None,
+              "foreign_related": False, "court_code": "330200", "updated_at": "2020-03-20T10:11:12+08:00"}
+# faults within the types the contract gives each key: the columns keep their vectorised paths
+COURT_TYPED_FAULTS = [
+    {}, {"case_no": ""}, {"case_no": "  "}, {"case_no": None}, {"case_type": "民事 "}, {"case_type": "民"},
+    {"case_type": None}, {"trial_level": "三审"}, {"right_type": "专利权"}, {"filed_date": "2020-02-30"},
+    {"filed_date": "2020/3/5"}, {"filed_date": "20200305"}, {"filed_date": None}, {"filed_date": " 2020-03-05 "},
+    {"closed_date": None}, {"closed_date": ""}, {"closed_date": "2021-13-01"}, {"closing_method": None},
+    {"closing_method": ""}, {"closing_method": "和解"}, {"claim_amount": None}, {"claim_amount": -1},
+    {"claim_amount": -0.0}, {"claim_amount": 0}, {"claim_amount": 1e16}, {"claim_amount": 0.1},
+    {"claim_amount": 123456789012345678}, {"award_amount": -0.01}, {"punitive_damages": None},
+    {"punitive_damages": True}, {"appealed": True}, {"foreign_related": None}, {"court_code": "330299"},
+    {"court_code": " 330203 "}, {"court_code": None}, {"updated_at": "2020-03-05T10:11:12Z"},
+    {"updated_at": "2020-03-05 10:11:12+08:00"}, {"updated_at": "2020-03-05T10:11:12"},
+    {"updated_at": "2020-02-30T10:00:00+08:00"}, {"updated_at": "2020-03-05T24:00:00+08:00"},
+    {"updated_at": "2020-03-05T10:11:12.5+08:00"}, {"updated_at": "2020-03-05T10:11:12+0800"},
+    {"updated_at": "0000-03-05T10:11:12+08:00"}, {"updated_at": " 2020-03-05T10:11:12+08:00 "},
+    {"updated_at": "2020-03-05T10:11:60+08:00"}, {"updated_at": "2020-03-05T10:11:12+24:00"},
+    {"updated_at": "2020-W10-4T10:11:12+08:00"}, {"updated_at": ""}, {"updated_at": None},
+    {"case_type": "x", "court_code": "1"},  # two faults: the first key checked names the reason
+]
+# values of types the contract does not give the key: read value by value
+COURT_ODD_FAULTS = [
+    {"case_no": 123}, {"case_no": ["a"]}, {"case_type": 1}, {"filed_date": 20200305}, {"closed_date": True},
+    {"closing_method": {"a": 1}}, {"claim_amount": "100.5"}, {"claim_amount": "1,000"}, {"claim_amount": True},
+    {"claim_amount": [1]}, {"award_amount": "abc"}, {"punitive_damages": 1}, {"punitive_damages": "true"},
+    {"appealed": 0}, {"court_code": 330200}, {"court_code": 330299.0}, {"updated_at": 5},
+    {"updated_at": ["2020-03-05T10:11:12+08:00"]}, {"claim_amount": float("nan")}, {"award_amount": float("inf")},
+]
+
+
+def with_faults(base: dict, faults: list[dict]) -> list:
+    records = [dict(base)]
+    for fault in faults:
+        record = {k: v for k, v in base.items() if fault or k == "case_no"} if not fault else dict(base)
+        record.update(fault)
+        records.append(record)
+    return records
+
+
+@pytest.mark.parametrize("faults", [COURT_TYPED_FAULTS, COURT_ODD_FAULTS], ids=["typed", "odd"])
+def test_court_same_answers_on_faulty_records(faults):
+    records = with_faults(COURT_CASE, faults)
+    pages = [(1, records), (2, ["not an object", 5, None, [COURT_CASE], dict(COURT_CASE)])]
+    rows, rejected = assert_same_records(pages, "court")
+    assert rows >= 3 and rejected >= len(faults) // 2  # it cannot pass by refusing all, nor by taking all
+
+
+AMR_CASE = {"case_id": "NBSJ-2020-000001", "category": "商标侵权", "opened_on": "2020-02-01", "closed_on": "2020-03-05",
+            "status": "已结案", "fine_yuan": 5000, "transferred_to_police": False, "online": True,
+            "region_code": "330203", "updated_at": "2020-03-05T10:00:00+08:00"}
+AMR_FAULTS = [
+    {"case_id": ""}, {"category": "假冒"}, {"opened_on": "2020-02-30"}, {"closed_on": None}, {"status": "已撤销"},
+    {"status": "撤销"}, {"fine_yuan": 0}, {"fine_yuan": None}, {"fine_yuan": -5}, {"fine_yuan": 12.34},
+    {"transferred_to_police": None}, {"online": None}, {"region_code": "330299"}, {"updated_at": "yesterday"},
+]
+
+
+@pytest.mark.parametrize("odd", [False, True], ids=["typed", "odd"])
+def test_amr_cases_same_answers_on_faulty_records(odd):
+    faults = AMR_FAULTS + ([{"fine_yuan": "5000"}, {"online": 1}, {"opened_on": 20200201}] if odd else [])
+    rows, rejected = assert_same_records([(1, with_faults(AMR_CASE, faults)), (2, [[], dict(AMR_CASE)])],
+                                         "amr_cases")
+    assert rows >= 4 and rejected >= 9
+
+
+@pytest.mark.parametrize("body", [b'{"a": NaN}', b'{"a": 1e400}', b'{"a": "\\ud800"}', b'{"a": -0.0, "a": 2}',
+                                  b'\xef\xbb\xbf{"a": 1}', b'{"a": 1,}', b"{'a': 1}", b'\xff{"a": 1}', b"",
+                                  b'{"a": [1, 2.5, "x", null, true]}', b'{"a": 18446744073709551615}'])
+def test_json_pages_decode_as_the_standard_library_decodes_them(body):
+    """orjson reads the pages; what it refuses, the standard library decides: the same documents
+    and the same refusals as before (a body with an integer beyond 64 bits aside: see decode_json)."""
+    import json
+
+    from ingest.api import decode_json
+    from ingest.base import FeedError
+
+    try:
+        expected = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        with pytest.raises(FeedError, match=f"invalid JSON \\({re.escape(str(exc))}\\)"):
+            decode_json(body, "court", "2020-03", "http://sandbox/x")
+        return
+    got = decode_json(body, "court", "2020-03", "http://sandbox/x")
+    assert repr(got) == repr(expected)  # nan == nan is false: compare what they print
