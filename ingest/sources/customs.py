@@ -49,20 +49,30 @@ FIELDS = (  # the sheet's columns, in the order a row is checked: the first bad 
 TEXT_KINDS = {"required", "enum", "text"}
 
 
-def cells_as_typed(column: tuple, text: bool) -> tuple:
-    """A column's cells as the workbook typing rules read them (calamine gives floats and dates).
+def typed(cell):
+    """A cell as the workbook typing rules read it (calamine gives every number as a float, a
+    date cell as a date, an empty cell as ``""``) — as openpyxl read it:
 
     - a number is an int when it is whole (Excel keeps every number as a float; ``40068`` is a
-      count, not ``40068.0``), else a float — as openpyxl read them;
-    - a date cell is a date; in a text column it reads as the date-time openpyxl gave
-      (``2020-03-01 00:00:00``);
-    - an empty cell is ``""`` (read as missing, as ``None`` was); an error cell (``#N/A``) is empty.
+      count, not ``40068.0``), else a float;
+    - a date cell is a date-time (``2020-03-01 00:00:00`` where a text is read);
+    - an empty cell is None; so is an error cell (``#N/A``: calamine gives no value for it) and a
+      cell of only blanks written without ``xml:space="preserve"`` (every reader trims it to
+      empty anyway).
     """
+    if cell.__class__ is float and cell.is_integer():
+        return int(cell)
+    if cell.__class__ is dt.date:
+        return dt.datetime.combine(cell, dt.time())
+    return None if cell == "" else cell
+
+
+def column_typed(column: tuple, text: bool) -> tuple:
+    """A column's cells by the same rules, touching only the columns that need it (a text column's
+    dates, any column's numbers); ``""`` stays: every reader reads it as it reads None."""
     types = set(map(type, column))
-    if float in types:
-        column = tuple(int(c) if c.__class__ is float and c.is_integer() else c for c in column)
-    if text and dt.date in types:
-        column = tuple(dt.datetime.combine(c, dt.time()) if c.__class__ is dt.date else c for c in column)
+    if float in types or (text and dt.date in types):
+        return tuple(c if c == "" else typed(c) for c in column)
     return column
 
 
@@ -131,16 +141,16 @@ class Customs:
             numbers.append(number)
         if totals is None:
             raise fail(f"no {TOTAL_MARK} row after the data rows")
-        totals = cells_as_typed(tuple(totals), text=False)
+        totals = [typed(c) for c in totals]
         try:
             total_qty, total_value = int(totals[7]), wan_4(totals[8])
         except (TypeError, ValueError, InvalidOperation) as exc:
             raise fail(f"{TOTAL_MARK} row unreadable: {exc}") from exc
 
         by_header = list(zip(*data)) if data else [()] * width
-        columns = [cells_as_typed(by_header[HEADER.index(f.source)], f.kind in TEXT_KINDS) for f in FIELDS]
+        columns = [column_typed(by_header[HEADER.index(f.source)], f.kind in TEXT_KINDS) for f in FIELDS]
         parsed = read_table(columns, FIELDS, np.ones(len(data), np.int32), np.array(numbers, np.int32),
-                            lambda i: dict(zip(HEADER, cells_as_typed(tuple(data[i]), text=False))), period)
+                            lambda i: dict(zip(HEADER, map(typed, data[i]))), period)
         parsed.extras["raw.customs_workbook_totals"] = [(1, number, title, total_qty, total_value, len(data))]
         parsed.promised = len(data)
         return parsed

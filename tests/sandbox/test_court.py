@@ -101,3 +101,21 @@ def test_future_window_is_empty(make_server):
     part = get(early, {"updated_since": "2020-04-01T00:00:00+08:00",
                        "updated_before": "2020-05-01T00:00:00+08:00"}).json()
     assert all(x["updated_at"] < "2020-04-10T00:00:00+08:00" for x in part["data"])
+
+
+def test_pages_are_the_same_bytes_cached_or_not(server, make_server):
+    """A window is rendered once and its pages sliced from it: the same request gives the same
+    bytes, again (cached) and from a server with a cold dataset, and they say what the truth API says."""
+    import json
+    from decimal import Decimal
+
+    from sandbox import Dataset
+
+    params = {**MARCH, "page": 2, "page_size": 150}
+    first = get(server, params).content
+    assert get(server, params).content == first
+    cold = make_server(dataset=Dataset())
+    assert get(cold, params).content == first
+    body = json.loads(first, parse_float=Decimal)
+    truth = Dataset().court_versions(MARCH["updated_since"], MARCH["updated_before"])[150:300]
+    assert body["data"] == truth and len(truth) == 150

@@ -97,3 +97,19 @@ def test_reissue_changes_etag(dataset, make_server):
     assert r1.headers["ETag"] != r2.headers["ETag"]
     assert requests.get(url(after, y, m), headers={**H, "If-None-Match": r1.headers["ETag"]}).status_code == 200
     assert r2.headers["Last-Modified"] != r1.headers["Last-Modified"]
+
+
+def test_cells_read_by_calamine_under_the_typing_rules_are_openpyxls(server):
+    """The workbook typing rules of the customs reader (ingest/sources/customs.py ``typed``), on a
+    served workbook: calamine's cells, so read, are openpyxl's — every cell of the sheet."""
+    from python_calamine import CalamineWorkbook
+
+    from ingest.sources.customs import typed
+
+    body = requests.get(url(server, 2020, 3), headers=H).content
+    by_openpyxl = list(openpyxl.load_workbook(io.BytesIO(body), read_only=True, data_only=True)["查获明细"]
+                       .iter_rows(values_only=True))
+    by_calamine = CalamineWorkbook.from_filelike(io.BytesIO(body)).get_sheet_by_name("查获明细") \
+        .to_python(skip_empty_area=False)
+    assert [[typed(c) for c in row] for row in by_calamine] == [list(row) for row in by_openpyxl]
+    assert isinstance(by_calamine[3][2], date) and isinstance(by_calamine[3][0], float)  # what the rules undo
