@@ -249,16 +249,20 @@ def read_records(pages, fields: tuple[Field, ...], period: str | None = None) ->
             rows = np.array(positions, dtype=np.int32)
         row_of.append(rows)
         page_of.append(np.full(len(rows), page, dtype=np.int32))
-    keys = [f.source for f in fields]
-    try:  # every key in every record: transposed in C
-        columns = list(zip(*map(itemgetter(*keys), records))) if records else [()] * len(keys)
-    except KeyError:
-        columns = [[r.get(k) for r in records] for k in keys]
+    columns = [_values_of(records, f.source) for f in fields]
     parsed = read_table(columns, fields, np.concatenate(page_of or [np.array([], np.int32)]),
                         np.concatenate(row_of or [np.array([], np.int32)]), records.__getitem__, period)
     if not_objects:
         parsed.rejected = sorted(parsed.rejected + not_objects, key=lambda r: (r.page, r.row))
     return parsed
+
+
+def _values_of(records: list[dict], name: str) -> list:
+    """Every record's value of a key (a missing key: None), in C while every record has it."""
+    try:
+        return list(map(itemgetter(name), records))
+    except KeyError:
+        return [r.get(name) for r in records]
 
 
 def read_table(columns, fields: tuple[Field, ...], pages: np.ndarray, rows: np.ndarray, record,

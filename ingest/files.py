@@ -39,8 +39,9 @@ def fetch_file(client: FeedClient, source: str, period: str, path: str, *, etag:
 def check_zip(payload: Payload, source: str, period: str, limits: Limits) -> None:
     """Refuse a zip (an XLSX workbook) that would unzip past the bounds, from its central directory
     alone: nothing is decompressed. Each entry's uncompressed size, their sum, and (for entries of
-    a megabyte or more) the compression ratio. Python's zipfile — openpyxl's — never yields more
-    than an entry's declared size, so the declared sizes bound what parsing can cost.
+    a megabyte or more) the compression ratio. The reader never unzips more than an entry's
+    declared size (calamine's zip refuses a larger entry: "File is larger than its declared
+    uncompressed size"), so the declared sizes bound what parsing can cost.
     A body that is not a zip is left to the parser, which says so."""
     try:
         entries = zipfile.ZipFile(io.BytesIO(payload.body)).infolist()

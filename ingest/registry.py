@@ -26,7 +26,7 @@ CONNECTORS: dict[str, str] = {
 
 
 def connector(name: str):
-    """The connector of a source (imported lazily: it pulls in requests, openpyxl...)."""
+    """The connector of a source (imported lazily: it pulls in requests, pyarrow...)."""
     import importlib
 
     if name not in CONNECTORS:

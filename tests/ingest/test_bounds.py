@@ -162,6 +162,32 @@ def test_customs_parse_refuses_a_zip_bomb_too(hostile, sandbox_credentials, monk
         connector("customs").parse(fetched.payloads, PERIOD)
 
 
+def test_a_bomb_that_lies_about_its_size_is_not_unzipped_past_it():
+    """A zip whose directory and local header say its sheet is small passes the central-directory
+    check; the reader (calamine's zip) stops at the declared size and the workbook is refused."""
+    import io
+    import struct
+    import zipfile
+
+    from ingest.base import Payload
+    from sandbox import Dataset
+    from sandbox.hostile import zip_bomb
+
+    body = bytearray(zip_bomb(Dataset().customs_workbook(PERIOD)[0], 16 * MB))
+    sheet = "xl/worksheets/sheet1.xml"
+    header = zipfile.ZipFile(io.BytesIO(bytes(body))).getinfo(sheet).header_offset
+    struct.pack_into("<I", body, header + 22, 5000)  # the local header's uncompressed size
+    at = body.find(b"PK\x01\x02" + bytes(body[header + 4:header + 4]))
+    while at >= 0:  # its central directory record's
+        if body[at + 46:at + 46 + struct.unpack_from("<H", body, at + 28)[0]] == sheet.encode():
+            struct.pack_into("<I", body, at + 24, 5000)
+        at = body.find(b"PK\x01\x02", at + 4)
+    assert zipfile.ZipFile(io.BytesIO(bytes(body))).getinfo(sheet).file_size == 5000
+    with pytest.raises(FeedError, match="not a readable XLSX workbook") as err:
+        connector("customs").parse([Payload("http://sandbox/x.xlsx", bytes(body), 200)], PERIOD)
+    assert "larger than its declared uncompressed size" in str(err.value.__cause__)
+
+
 # --- an overall deadline for the body ----------------------------------------------------------------
 
 def test_trickled_body_fails_at_the_deadline(hostile, raw_db, sandbox_credentials):
