@@ -63,6 +63,23 @@ class ColumnarRows:
     def __len__(self) -> int:
         return self.table.num_rows
 
+    def ids(self, column: str) -> list:
+        """The distinct values of a column (a change feed's record ids)."""
+        return pc.unique(self.table.column(column)).to_pylist()
+
+    def without_versions(self, ident: str, stamp: str, held: list[tuple[str, int]]) -> "ColumnarRows":
+        """The rows but those whose (id, timestamp in µs since the epoch) is ``held``; unchanged if a
+        timestamp is not one Arrow reads (the load's unique index then sorts them out)."""
+        if not held:
+            return self
+        try:
+            micros = pc.cast(pc.cast(self.table.column(stamp), pa.timestamp("us", "UTC")), pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return self
+        keys = pc.binary_join_element_wise(self.table.column(ident), pc.cast(micros, pa.string()), "\x1f")
+        held_keys = pa.array([f"{i}\x1f{us}" for i, us in held], pa.string())
+        return ColumnarRows(self.table.filter(pc.invert(pc.is_in(keys, value_set=held_keys))))
+
     def copy_blocks(self, load_id: int, rows_per_block: int = 20_000):
         """The rows as CSV for ``COPY … (FORMAT csv)``, led by their load id, a block at a time."""
         table = self.table.add_column(0, "load_id", pa.repeat(pa.scalar(load_id, pa.int64()), self.table.num_rows))
