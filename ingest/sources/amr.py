@@ -12,12 +12,11 @@ so it is checked in the warehouse (dbt + the gate), where every month's revision
 
 from __future__ import annotations
 
-from ingest import fields
 from ingest.api import expect_keys, json_body, page_document, payload_json, retry_short
-from ingest.base import Column, FeedError, Fetched, Parsed, Payload, Rejected, RowError
+from ingest.base import FeedError, Fetched, Parsed, Payload, Rejected, RowError
 from ingest.calendar import Rhythm
 from ingest.columnar import read_records
-from ingest.fields import key
+from ingest.fields import Field, key
 from ingest.files import fetch_file
 from ingest.http import FeedClient, public_url
 
@@ -60,6 +59,18 @@ CASE_FIELDS = (  # 4a's JSON keys, in the order a record is checked: the first b
     key("region_code", "region", "text not null"),
     key("updated_at", "timestamp", "timestamptz not null"),
 )
+STATISTICS_FIELDS = (  # 4b: the document's keys, then each row's — the raw columns, in order
+    key("period", "required", "text not null", note="YYYY-MM"),
+    key("revision", "integer", "int not null", note="(highest wins)"),
+    key("published_at", "timestamp", "timestamptz not null"),
+    key("indicator", "enum", "text not null", allowed=tuple(INDICATORS)),
+    Field("region", "region_code", "region", "text not null"),
+    key("value", "decimal", "numeric not null"),
+    key("unit", "required", "text not null"),  # the indicator's, as INDICATORS gives it
+    key("basis", "enum", "text not null", allowed=("ytd", "stock", "annual"), note="ytd/stock/annual"),
+)
+STATISTIC = {f.source: f for f in STATISTICS_FIELDS}
+AT = {f.column: i for i, f in enumerate(STATISTICS_FIELDS, start=2)}  # a raw row's place of a column (after page, row)
 
 
 class AmrCases:
@@ -128,16 +139,8 @@ class AmrStatistics:
     raw_table = "raw.amr_statistics"
     # usually out two to three weeks after the month; revisions up to 12 months later
     rhythm = Rhythm(lag_days=23, revisable_months=12)
-    columns = (
-        Column("period", "text not null", "period YYYY-MM"),
-        Column("revision", "int not null", "revision (highest wins)"),
-        Column("published_at", "timestamptz not null", "published_at"),
-        Column("indicator", "text not null", "indicator"),
-        Column("region_code", "text not null", "region"),
-        Column("value", "numeric not null", "value"),
-        Column("unit", "text not null", "unit"),
-        Column("basis", "text not null", "basis ytd/stock/annual"),
-    )
+    fields = STATISTICS_FIELDS
+    columns = tuple(f.raw_column for f in STATISTICS_FIELDS)
     extra_tables: dict = {}
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
@@ -154,25 +157,26 @@ class AmrStatistics:
         if not isinstance(doc["revision"], int) or not isinstance(doc["rows"], list):
             raise FeedError(self.name, period, payload.url, "revision must be an integer and rows a list")
         try:
-            published_at = fields.timestamp(doc["published_at"], "published_at")
+            published_at = STATISTIC["published_at"].reader(doc["published_at"])
         except RowError as exc:
             raise FeedError(self.name, period, payload.url, exc.reason) from None
 
         parsed = Parsed(published_at=published_at)
-        good: list[tuple[int, dict, tuple]] = []
+        good: list[tuple[int, dict, dict]] = []
         for i, record in enumerate(doc["rows"], start=1):
             try:
                 good.append((i, record, self._row(record, period)))
             except RowError as exc:
                 parsed.rejected.append(Rejected(1, i, exc.reason, record))
-        city = {row[0]: row[2] for _, _, row in good if row[1] == "330200"}
+        city = {row["indicator"]: row["value"] for _, _, row in good if row["region_code"] == "330200"}
         for i, record, row in good:
-            indicator, region_code, value = row[0], row[1], row[2]
+            indicator, region_code, value = row["indicator"], row["region_code"], row["value"]
             if (region_code != "330200" and indicator not in NOT_ADDITIVE
                     and indicator in city and value > city[indicator]):
                 parsed.rejected.append(Rejected(1, i, "district_exceeds_city", record))
                 continue
-            parsed.rows.append((1, i, doc["period"], doc["revision"], published_at, *row))
+            row.update(period=doc["period"], revision=doc["revision"], published_at=published_at)
+            parsed.rows.append((1, i, *[row[f.column] for f in STATISTICS_FIELDS]))
         return parsed
 
     def check_history(self, conn, period: str, parsed: Parsed) -> Parsed:
@@ -186,24 +190,26 @@ class AmrStatistics:
                JOIN raw.source_months m ON m.current_load_id = s.load_id
                WHERE m.source = %s AND m.period = %s AND s.basis = 'ytd'""",
             (self.name, f"{year}-{int(month) - 1:02d}")))
-        offending = {(row[5], row[6]) for row in parsed.rows
-                     if row[9] == "ytd" and (row[5], row[6]) in previous and row[7] < previous[row[5], row[6]]}
+        indicator, region_code, value, basis = AT["indicator"], AT["region_code"], AT["value"], AT["basis"]
+        offending = {(row[indicator], row[region_code]) for row in parsed.rows
+                     if row[basis] == "ytd" and (row[indicator], row[region_code]) in previous
+                     and row[value] < previous[row[indicator], row[region_code]]}
         if not offending:
             return parsed
         doc = Parsed(rejected=list(parsed.rejected), published_at=parsed.published_at)
         for row in parsed.rows:
-            page, i, indicator, region_code = row[0], row[1], row[5], row[6]
-            reason = (f"ytd_below_previous_month:{indicator}@{region_code}" if (indicator, region_code) in offending
+            where = (row[indicator], row[region_code])
+            reason = (f"ytd_below_previous_month:{where[0]}@{where[1]}" if where in offending
                       else "document_rejected:ytd_below_previous_month")
-            doc.rejected.append(Rejected(page, i, reason, dict(zip(
-                ("period", "revision", "published_at", "indicator", "region", "value", "unit", "basis"), row[2:]))))
+            doc.rejected.append(Rejected(row[0], row[1], reason, {f.source: row[AT[f.column]] for f in STATISTICS_FIELDS}))
         return doc
 
     @staticmethod
-    def _row(r: dict, period: str) -> tuple:
+    def _row(r: dict, period: str) -> dict:
+        """A row's values by raw column; the unit and basis are the indicator's (INDICATORS)."""
         if not isinstance(r, dict):
             raise RowError("not_an_object")
-        indicator = fields.enum(r.get("indicator"), INDICATORS, "indicator")
+        indicator = STATISTIC["indicator"].reader(r.get("indicator"))
         unit, basis = INDICATORS[indicator]
         if r.get("unit") != unit:
             raise RowError("invalid_enum:unit")
@@ -211,7 +217,8 @@ class AmrStatistics:
             raise RowError("invalid_enum:basis")
         if basis == "annual" and not period.endswith("-12"):
             raise RowError("annual_outside_december")
-        return (indicator, fields.region(r.get("region")), fields.decimal(r.get("value"), "value"), unit, basis)
+        return {"indicator": indicator, "region_code": STATISTIC["region"].reader(r.get("region")),
+                "value": STATISTIC["value"].reader(r.get("value")), "unit": unit, "basis": basis}
 
 
 CASES = AmrCases()
