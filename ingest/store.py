@@ -201,17 +201,17 @@ class Store:
         """Keep every payload received, committed before anything parses it.
 
         One statement per payload (the body sent as binary, not escaped to hex): a file month is
-        archived in a single round trip, a paged month's pages in one transaction."""
+        archived in a single round trip, a paged month's pages in one transaction, pipelined
+        (executemany: an AMR month is ~360 pages at ×100, a round trip each otherwise)."""
         with self.conn.transaction() if len(payloads) > 1 else nullcontext(), self.conn.cursor() as cur:
-            for p in payloads:
-                cur.execute(
-                    """WITH kept AS (INSERT INTO raw.payloads (sha256, bytes, body) VALUES (%s, %s, %b)
-                                     ON CONFLICT DO NOTHING)
-                       INSERT INTO raw.fetches (source, period, url, page, http_status, etag, last_modified,
-                                                content_type, sha256, run_id)
-                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-                    (p.sha256, len(p.body), p.body, self.source.name, period, p.url, p.page, p.http_status,
-                     p.etag, p.last_modified, p.content_type, p.sha256, run_id))
+            cur.executemany(
+                """WITH kept AS (INSERT INTO raw.payloads (sha256, bytes, body) VALUES (%s, %s, %b)
+                                 ON CONFLICT DO NOTHING)
+                   INSERT INTO raw.fetches (source, period, url, page, http_status, etag, last_modified,
+                                            content_type, sha256, run_id)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                [(p.sha256, len(p.body), p.body, self.source.name, period, p.url, p.page, p.http_status,
+                  p.etag, p.last_modified, p.content_type, p.sha256, run_id) for p in payloads])
 
     # --- load ---------------------------------------------------------------------------
     def load(self, period: str, payloads: list[Payload], parsed: Parsed, run_id: str | None, at: datetime,
