@@ -47,6 +47,7 @@ FIELDS = (  # the sheet's columns, in the order a row is checked: the first bad 
     Field("商品类别", "goods_category", "text", "text"),
 )
 TEXT_KINDS = {"required", "enum", "text"}
+AS_READ_NUMBERS = TEXT_KINDS | {"ordinal", "wan"}  # where a whole number must be an int to read as before (-0.0: 0)
 
 
 def typed(cell):
@@ -67,11 +68,12 @@ def typed(cell):
     return None if cell == "" else cell
 
 
-def column_typed(column: tuple, text: bool) -> tuple:
-    """A column's cells by the same rules, touching only the columns that need it (a text column's
-    dates, any column's numbers); ``""`` stays: every reader reads it as it reads None."""
+def column_typed(column: tuple, kind: str) -> tuple:
+    """A column's cells by the same rules, where they change a reading: numbers but in the count
+    column (its reader reads 40068.0 as 40068), dates in a text column; ``""`` stays (every
+    reader reads it as it reads None)."""
     types = set(map(type, column))
-    if float in types or (text and dt.date in types):
+    if (float in types and kind in AS_READ_NUMBERS) or (dt.date in types and kind in TEXT_KINDS):
         return tuple(c if c == "" else typed(c) for c in column)
     return column
 
@@ -148,7 +150,7 @@ class Customs:
             raise fail(f"{TOTAL_MARK} row unreadable: {exc}") from exc
 
         by_header = list(zip(*data)) if data else [()] * width
-        columns = [column_typed(by_header[HEADER.index(f.source)], f.kind in TEXT_KINDS) for f in FIELDS]
+        columns = [column_typed(by_header[HEADER.index(f.source)], f.kind) for f in FIELDS]
         parsed = read_table(columns, FIELDS, np.ones(len(data), np.int32), np.array(numbers, np.int32),
                             lambda i: dict(zip(HEADER, map(typed, data[i]))), period)
         parsed.extras["raw.customs_workbook_totals"] = [(1, number, title, total_qty, total_value, len(data))]
