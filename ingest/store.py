@@ -294,10 +294,14 @@ class Store:
         if not hasattr(rows, "without_versions") or len(version_key) != 2 or not len(rows):
             return rows
         ident, stamp = version_key
+        # the month's ids as one text, split by the server: psycopg quotes a text[] element by element
+        # (a regular expression each: 0.2 s a month of 30,000 court cases). An id holding the
+        # separator only makes the query ask for more (or miss one: the COPY then falls back)
         held = self.conn.execute(
-            sql.SQL("SELECT {}, (extract(epoch FROM {}) * 1000000)::bigint FROM {} WHERE {} = ANY(%s)").format(
+            sql.SQL("SELECT {}, (extract(epoch FROM {}) * 1000000)::bigint FROM {} "
+                    "WHERE {} = ANY(string_to_array(%s, E'\\x1f'))").format(
                 sql.Identifier(ident), sql.Identifier(stamp), sql.Identifier(*table.split(".")),
-                sql.Identifier(ident)), (rows.ids(ident),)).fetchall()
+                sql.Identifier(ident)), ("\x1f".join(rows.ids(ident)),)).fetchall()
         return rows.without_versions(ident, stamp, held)
 
     def _copy_rows(self, into: sql.Composable, column_list: sql.Composable, load_id: int, rows) -> None:
