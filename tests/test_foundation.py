@@ -51,9 +51,9 @@ before = set(sys.modules)
 started = time.perf_counter()
 runpy.run_path(sys.argv[1])
 seconds = time.perf_counter() - started
-heavy = ("psycopg", "great_expectations", "dbt", "openpyxl", "pyarrow", "matplotlib", "weasyprint", "requests",
-         "ingest.sources", "ingest.runner", "ingest.store", "ingest.http", "ipkpi.pipeline", "ipkpi.gate",
-         "ipkpi.publish", "ipkpi.transform", "ipkpi.whitepaper", "ipkpi.mart")
+heavy = ("psycopg", "great_expectations", "dbt", "openpyxl", "python_calamine", "pyarrow", "matplotlib",
+         "weasyprint", "requests", "ingest.sources", "ingest.runner", "ingest.store", "ingest.http", "ipkpi.pipeline",
+         "ipkpi.gate", "ipkpi.publish", "ipkpi.transform", "ipkpi.whitepaper", "ipkpi.mart")
 print(json.dumps({"seconds": seconds,
                   "heavy": sorted(m for m in set(sys.modules) - before if m.startswith(heavy))}))
 """
