@@ -36,6 +36,24 @@ STAT_FLOWS = ("patent_grants_invention", "patent_grants_utility", "patent_grants
 STAT_STOCKS = ("invention_patents_in_force", "high_value_invention_patents_in_force", "trademarks_in_force",
                "madrid_registrations_in_force", "geographical_indications", "well_known_trademarks",
                "standard_compliant_entities", "advantage_enterprises_national")
+# The contract's enumerations (SOURCES.md) of every dimension the mart splits by (MART.md
+# published.kpi_breakdown): each split has a row per member and period; a member without records
+# is 0 for a count or sum and None for a rate or mean (no denominator).
+MEMBERS = {
+    "case_type": ("民事", "刑事", "行政"),
+    "right_type": ("专利", "商标", "著作权", "商业秘密", "植物新品种", "不正当竞争", "其他"),
+    "category": ("专利侵权纠纷行政裁决", "假冒专利", "商标侵权", "商标假冒", "地理标志侵权", "其他"),
+    "offence": ("假冒注册商标罪", "销售假冒注册商标的商品罪", "非法制造、销售非法制造的注册商标标识罪", "假冒专利罪",
+                "侵犯著作权罪", "销售侵权复制品罪", "侵犯商业秘密罪", "为境外窃取、刺探、收买、非法提供商业秘密罪"),
+    "channel": ("货运", "邮递", "快件", "旅检"),
+    "direction": ("进口", "出口"),
+    "pledge_type": ("专利权质押", "商标权质押", "著作权质押", "混合质押"),
+}
+# KPIs whose value is a quotient (a rate, a mean, a per-capita ratio): no finite decimal holds most
+# of them, so they are compared to a stated precision; every other KPI is a count or a sum of
+# exact decimals (money in 元, statistics as reported) and is compared exactly.
+QUOTIENTS = frozenset({"court_civil_acceptance_rate", "court_avg_trial_days", "amr_closure_rate", "amr_avg_case_days",
+                       "mediation_success_rate", "high_value_patents_per_10k"})
 STAT_KPIS_DIRECT = ("invention_patents_in_force", "patent_grants_invention", "pct_applications",
                     "trademarks_in_force", "madrid_registrations_in_force", "geographical_indications",
                     "well_known_trademarks", "copyright_registrations", "standard_compliant_entities",
@@ -117,9 +135,23 @@ class Oracle:
     def _set(self, kpi, period, region, value):
         self.values[(kpi, _grain(period), period, region)] = value
 
+    def _split(self, kpi, period, dimension, member, value):
+        self.breakdowns[(kpi, _grain(period), period, CITY, dimension, member)] = value
+
+    def _splits(self, kpi, dims, found, empty):
+        """A split row for every period and every member of each dimension (``empty`` where none)."""
+        for (p, dim, member) in found:
+            if member not in MEMBERS[dim]:
+                raise ValueError(f"{kpi}: {dim} {member!r} is not in the contract's enumeration")
+        for p in self.periods:
+            for dim in dims or ():
+                for member in MEMBERS[dim]:
+                    self._split(kpi, p, dim, member, found.get((p, dim, member), empty))
+
     def _count_kpi(self, kpi, records, date_of, regions=VALID, region_of=None, weight=None, dims=None,
                    filt=None):
-        """Counts (or sums of weight) of records per period of date_of, city + districts."""
+        """Counts (or sums of weight) of records per period of date_of, city + districts; city
+        splits by each of ``dims`` (dimension -> member of a record)."""
         acc = defaultdict(lambda: 0)
         bd = defaultdict(lambda: 0)
         for rec in records:
@@ -135,16 +167,15 @@ class Oracle:
                 if reg is not None and reg != CITY:
                     acc[(p, reg)] += w
                 for dim, fn in (dims or {}).items():
-                    bd[(p, CITY, dim, fn(rec))] += w
+                    bd[(p, dim, fn(rec))] += w
         for p in self.periods:
             for reg in regions:
                 self._set(kpi, p, reg, acc.get((p, reg), 0))
-        for (p, reg, dim, member), v in bd.items():
-            if p in self.periods:
-                self.breakdowns[(kpi, _grain(p), p, reg, dim, member)] = v
+        self._splits(kpi, dims, bd, 0)
 
-    def _ratio_kpi(self, kpi, records, date_of, num, den=lambda r: True, region_of=None, mean_of=None):
-        """Share (×100) of num among den, or the mean of mean_of, per period; None when empty."""
+    def _ratio_kpi(self, kpi, records, date_of, num, den=lambda r: True, region_of=None, mean_of=None, dims=None):
+        """Share (×100) of num among den, or the mean of mean_of, per period, city + districts and
+        city splits by ``dims``; None when empty."""
         n = defaultdict(lambda: 0)
         k = defaultdict(lambda: 0)
         for rec in records:
@@ -153,17 +184,20 @@ class Oracle:
                 continue
             reg = region_of(rec) if region_of else None
             for p in _periods(d):
-                targets = [CITY] + ([reg] if reg and reg != CITY else [])
-                for t in targets:
-                    k[(p, t)] += 1
-                    n[(p, t)] += (mean_of(rec, p) if mean_of else (1 if num(rec, p) else 0))
+                keys = [(p, CITY)] + ([(p, reg)] if reg and reg != CITY else [])
+                keys += [(p, dim, fn(rec)) for dim, fn in (dims or {}).items()]
+                x = mean_of(rec, p) if mean_of else (1 if num(rec, p) else 0)
+                for key in keys:
+                    k[key] += 1
+                    n[key] += x
+        ratios = {}
+        for key, count in k.items():
+            v = Decimal(n[key]) / Decimal(count)
+            ratios[key] = v if mean_of else v * HUNDRED
         for p in self.periods:
             for reg in VALID:
-                if k.get((p, reg)):
-                    v = Decimal(n[(p, reg)]) / Decimal(k[(p, reg)])
-                    self._set(kpi, p, reg, v if mean_of else v * HUNDRED)
-                else:
-                    self._set(kpi, p, reg, None)
+                self._set(kpi, p, reg, ratios.get((p, reg)))
+        self._splits(kpi, dims, {key: v for key, v in ratios.items() if len(key) == 3}, None)
 
     # ------------------------------------------------------------------ courts
     def _court(self):
@@ -186,14 +220,14 @@ class Oracle:
         dims = {"case_type": lambda c: c["case_type"], "right_type": lambda c: c["right_type"]}
         self._count_kpi("court_cases_received", cases, filed, region_of=reg, dims=dims)
         self._count_kpi("court_cases_closed", cases, closed, region_of=reg, dims=dims)
-        self._count_kpi("court_civil_claim_amount", cases, filed, region_of=reg,
+        self._count_kpi("court_civil_claim_amount", cases, filed, region_of=reg, dims=dims,
                         weight=lambda c: Decimal(c["claim_amount"] or 0), filt=lambda c: c["case_type"] == "民事")
         self._ratio_kpi("court_civil_acceptance_rate", cases, closed, num=lambda c, p: c["appealed"] is False,
                         den=lambda c: c["case_type"] == "民事" and c["trial_level"] == "一审" and c["appealed"] is not None,
-                        region_of=reg)
-        self._ratio_kpi("court_avg_trial_days", cases, closed, num=None, region_of=reg,
+                        region_of=reg, dims=dims)
+        self._ratio_kpi("court_avg_trial_days", cases, closed, num=None, region_of=reg, dims=dims,
                         mean_of=lambda c, p: (closed(c) - filed(c)).days)
-        self._count_kpi("court_punitive_damages_cases", cases, closed, region_of=reg,
+        self._count_kpi("court_punitive_damages_cases", cases, closed, region_of=reg, dims=dims,
                         filt=lambda c: c["punitive_damages"] is True)
 
     # ------------------------------------------------------------------ AMR cases
@@ -219,16 +253,17 @@ class Oracle:
         opened = lambda c: date.fromisoformat(c["opened_on"])
         closed = lambda c: date.fromisoformat(c["closed_on"]) if c["status"] == "已结案" and c["closed_on"] else None
         dims = {"category": lambda c: c["category"]}
-        self._count_kpi("amr_patent_cases_closed", cases, closed, region_of=reg, filt=lambda c: c["category"] in PATENT)
-        self._count_kpi("amr_trademark_cases_closed", cases, closed, region_of=reg,
+        self._count_kpi("amr_patent_cases_closed", cases, closed, region_of=reg, dims=dims,
+                        filt=lambda c: c["category"] in PATENT)
+        self._count_kpi("amr_trademark_cases_closed", cases, closed, region_of=reg, dims=dims,
                         filt=lambda c: c["category"] in TRADEMARK)
         self._count_kpi("amr_cases_closed", cases, closed, region_of=reg, dims=dims)
-        self._count_kpi("amr_fines", cases, closed, region_of=reg, weight=lambda c: Decimal(c["fine_yuan"]))
-        self._ratio_kpi("amr_closure_rate", cases, opened, region_of=reg,
+        self._count_kpi("amr_fines", cases, closed, region_of=reg, dims=dims, weight=lambda c: Decimal(c["fine_yuan"]))
+        self._ratio_kpi("amr_closure_rate", cases, opened, region_of=reg, dims=dims,
                         num=lambda c, p: closed(c) is not None and closed(c) <= _period_end(p))
-        self._ratio_kpi("amr_avg_case_days", cases, closed, num=None, region_of=reg,
+        self._ratio_kpi("amr_avg_case_days", cases, closed, num=None, region_of=reg, dims=dims,
                         mean_of=lambda c, p: (closed(c) - opened(c)).days)
-        self._count_kpi("amr_transfers_to_police", cases, opened, region_of=reg,
+        self._count_kpi("amr_transfers_to_police", cases, opened, region_of=reg, dims=dims,
                         filt=lambda c: c["transferred_to_police"] is True)
 
     # ------------------------------------------------------------------ police
@@ -251,13 +286,14 @@ class Oracle:
             })
         self.police_cases = cases
         reg = lambda c: c["region"]
-        self._count_kpi("police_cases_filed", cases, lambda c: c["filed"], region_of=reg,
-                        dims={"offence": lambda c: c["offence"]})
-        self._count_kpi("police_cases_solved", cases, lambda c: c["solved"], region_of=reg)
-        self._count_kpi("police_suspects", cases, lambda c: c["solved"], region_of=reg, weight=lambda c: c["suspects"])
-        self._count_kpi("police_amount_involved", cases, lambda c: c["filed"], region_of=reg,
+        dims = {"offence": lambda c: c["offence"]}
+        self._count_kpi("police_cases_filed", cases, lambda c: c["filed"], region_of=reg, dims=dims)
+        self._count_kpi("police_cases_solved", cases, lambda c: c["solved"], region_of=reg, dims=dims)
+        self._count_kpi("police_suspects", cases, lambda c: c["solved"], region_of=reg, dims=dims,
+                        weight=lambda c: c["suspects"])
+        self._count_kpi("police_amount_involved", cases, lambda c: c["filed"], region_of=reg, dims=dims,
                         weight=lambda c: c["amount"])
-        self._count_kpi("police_cases_from_admin", cases, lambda c: c["filed"], region_of=reg,
+        self._count_kpi("police_cases_from_admin", cases, lambda c: c["filed"], region_of=reg, dims=dims,
                         filt=lambda c: c["source"].startswith("行政移送"))
 
     # ------------------------------------------------------------------ customs
@@ -276,8 +312,8 @@ class Oracle:
         when = lambda r: r["date"]
         dims = {"channel": lambda r: r["channel"], "direction": lambda r: r["direction"]}
         self._count_kpi("customs_seizure_batches", rows, when, regions=(CITY,), dims=dims)
-        self._count_kpi("customs_seizure_items", rows, when, regions=(CITY,), weight=lambda r: r["items"])
-        self._count_kpi("customs_seizure_value", rows, when, regions=(CITY,), weight=lambda r: r["value"])
+        self._count_kpi("customs_seizure_items", rows, when, regions=(CITY,), dims=dims, weight=lambda r: r["items"])
+        self._count_kpi("customs_seizure_value", rows, when, regions=(CITY,), dims=dims, weight=lambda r: r["value"])
 
     # ------------------------------------------------------------------ finance
     def _finance(self):
@@ -302,19 +338,22 @@ class Oracle:
         self.pledges = regs
         reg = lambda r: r["region"]
         when = lambda r: r["date"]
-        self._count_kpi("ip_pledge_amount", regs, when, region_of=reg, weight=lambda r: r["amount"],
-                        dims={"pledge_type": lambda r: r["type"]})
-        self._count_kpi("ip_pledge_registrations", regs, when, region_of=reg)
-        self._count_kpi("ip_pledge_first_loans", regs, when, region_of=reg, filt=lambda r: r["first"])
+        dims = {"pledge_type": lambda r: r["type"]}
+        self._count_kpi("ip_pledge_amount", regs, when, region_of=reg, dims=dims, weight=lambda r: r["amount"])
+        self._count_kpi("ip_pledge_registrations", regs, when, region_of=reg, dims=dims)
+        self._count_kpi("ip_pledge_first_loans", regs, when, region_of=reg, dims=dims, filt=lambda r: r["first"])
         ents = defaultdict(set)
         for r in regs:
             for p in _periods(r["date"]):
                 ents[(p, CITY)].add(r["uscc"])
                 if r["region"] != CITY:
                     ents[(p, r["region"])].add(r["uscc"])
+                ents[(p, "pledge_type", r["type"])].add(r["uscc"])
         for p in self.periods:
             for reg_ in VALID:
                 self._set("ip_pledge_enterprises", p, reg_, len(ents.get((p, reg_), ())))
+        self._splits("ip_pledge_enterprises", dims,
+                     {key: len(found) for key, found in ents.items() if len(key) == 3}, 0)
 
     # ------------------------------------------------------------------ statistics return
     def _stats(self):
@@ -489,28 +528,63 @@ def seed_actual_checks(o: Oracle):
     return out
 
 
-def target_checks(o: Oracle, targets_csv: str):
-    """[(kpi, year, comparator, target, value, met)] for the targets of targets.csv (years 2022, 2025
-    and the standing norms from their year on)."""
+def resolve_targets(o: Oracle, targets_csv: str) -> dict:
+    """{(kpi, year): (comparator, target)} for the city at year grain (KPIS.md Targets): a `year`
+    target applies to its year, a `from_year_on` norm to its year and every later one; the relative
+    target (0.9*2022) is resolved against the oracle's 2022 value (None when there is none)."""
     import csv
-    out = []
+    out = {}
     with open(targets_csv, encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             kpi, year, scope, cmp_ = row["kpi_code"], int(row["target_year"]), row["scope"], row["comparator"]
-            years = [year] if scope == "year" else [y for y in o.years if y >= year]
-            for y in years:
-                v = o.value(kpi, str(y))
-                t = row["target_value"]
-                if t.startswith("0.9*"):
-                    base = o.value(kpi, t[4:])
-                    target = None if base is None else Decimal("0.9") * Decimal(base)
-                else:
-                    target = Decimal(t)
-                if v is None or target is None:
-                    met = None
-                else:
-                    met = Decimal(v) >= target if cmp_ == ">=" else Decimal(v) <= target
-                out.append((kpi, y, cmp_, target, v, met))
+            t = row["target_value"]
+            if t.startswith("0.9*"):
+                base = o.value(kpi, t[4:])
+                target = None if base is None else Decimal("0.9") * Decimal(base)
+            else:
+                target = Decimal(t)
+            for y in ([year] if scope == "year" else [y for y in o.years if y >= year]):
+                out[(kpi, y)] = (cmp_, target)
+    return out
+
+
+def target_checks(o: Oracle, targets_csv: str):
+    """[(kpi, year, comparator, target, value, met)] for the targets of targets.csv (years 2022, 2025
+    and the standing norms from their year on)."""
+    out = []
+    for (kpi, y), (cmp_, target) in resolve_targets(o, targets_csv).items():
+        v = o.value(kpi, str(y))
+        if v is None or target is None:
+            met = None
+        else:
+            met = Decimal(v) >= target if cmp_ == ">=" else Decimal(v) <= target
+        out.append((kpi, y, cmp_, target, v, met))
+    return out
+
+
+def published_rows(o: Oracle, targets_csv: str) -> dict:
+    """Every row of published.kpi_values the oracle expects (MART.md), with its derived columns:
+    (kpi, grain, period, region) -> {value, prev_value, yoy_growth_pct, target_value, attainment_pct,
+    target_met}. Growth is (v / prev − 1) × 100 (None without prev or when prev = 0); attainment is
+    v / target × 100, or target / v × 100 for a `<=` target; targets at year grain for the city only."""
+    targets = resolve_targets(o, targets_csv)
+    out = {}
+    for (kpi, grain, period, region), v in o.values.items():
+        prev = o.prev_value(kpi, period, region)
+        cmp_, target = targets.get((kpi, int(period)), (None, None)) if (grain == "year" and region == CITY) \
+            else (None, None)
+        attainment = met = None
+        if target is not None and v is not None:
+            met = Decimal(v) >= target if cmp_ == ">=" else Decimal(v) <= target
+            if cmp_ == ">=" and target != 0:
+                attainment = Decimal(v) / target * HUNDRED
+            elif cmp_ == "<=" and v != 0:
+                attainment = target / Decimal(v) * HUNDRED
+        out[(kpi, grain, period, region)] = {
+            "value": v, "prev_value": prev,
+            "yoy_growth_pct": None if v is None or prev is None or prev == 0 else (Decimal(v) / Decimal(prev) - 1) * HUNDRED,
+            "target_value": target, "attainment_pct": attainment, "target_met": met,
+        }
     return out
 
 

@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[2]
+CONTRACT = ROOT.parent / "shared" / "contract"
 
 # the mart's own stack: never the defaults (25432…) nor the session fixtures' (25532…)
 MART_ENV = {
@@ -93,9 +94,33 @@ def diff(a: dict[str, set], b: dict[str, set], limit: int = 5) -> dict[str, dict
     return out
 
 
-def close(a, b) -> bool:
-    """Equal values: exact for integers and money; rates and means to 1e-9 (numeric division)."""
+# Counts and sums — money in 元, statistics as the agency reported them — are compared exactly.
+# Quotients (rates, means, per-capita ratios: sandbox.oracle.QUOTIENTS; growth and attainment of
+# any KPI) to 12 significant digits: Postgres rounds each numeric division to at least 16
+# significant digits (select_div_scale) and the oracles divide with Python's Decimal, so the two
+# part in the 15th digit at most (5e-15 relative at most on the default dataset).
+QUOTIENT_PRECISION = Decimal("1e-12")
+QUOTIENT_COLUMNS = ("yoy_growth_pct", "attainment_pct")
+
+
+def is_exact(kpi: str, column: str = "value") -> bool:
+    """Whether ``column`` of ``kpi``'s rows is exact (a count, a sum, a target as written, a flag)."""
+    from sandbox.oracle import QUOTIENTS
+
+    return column not in QUOTIENT_COLUMNS and kpi not in QUOTIENTS
+
+
+def same(a, b, exact: bool = True) -> bool:
+    """Equal values: exactly, or — for a quotient — to QUOTIENT_PRECISION relative (absolute below 1)."""
     if a is None or b is None:
         return a is None and b is None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
     a, b = Decimal(a), Decimal(b)
-    return abs(a - b) <= Decimal("1e-9") * max(Decimal(1), abs(b))
+    if exact:
+        return a == b
+    return abs(a - b) <= QUOTIENT_PRECISION * max(Decimal(1), abs(b))
+
+
+def same_value(kpi: str, a, b, column: str = "value") -> bool:
+    return same(a, b, exact=is_exact(kpi, column))

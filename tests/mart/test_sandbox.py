@@ -100,22 +100,60 @@ def test_seed_actual(sandbox_mart, label):
     assert ok, f"{label}: the mart has {shown}"
 
 
-def test_every_oracle_value(sandbox_mart):
-    """All of the oracle's KPI cells (city and districts, months and years) — not only a sample."""
+KPI_COLUMNS = ("value", "prev_value", "yoy_growth_pct", "target_value", "attainment_pct", "target_met")
+
+
+def disagreements(got: dict, expected: dict, columns, kpi_of=lambda key: key[0]) -> dict:
+    """Rows only the mart has, rows only the oracle has, and cells that differ (exact for counts and
+    money, QUOTIENT_PRECISION for quotients: harness.same_value)."""
+    return {
+        "only in the mart": sorted(set(got) - set(expected)),
+        "only in the oracle": sorted(set(expected) - set(got)),
+        "differ": [(key, column, got[key][column], expected[key][column])
+                   for key in sorted(set(got) & set(expected)) for column in columns
+                   if not harness.same_value(kpi_of(key), got[key][column], expected[key][column], column)],
+    }
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    """The sandbox's independent oracle (sandbox/oracle.py): the default dataset's records as the
+    feeds serve them, summed in Python; nothing read from the warehouse."""
     from sandbox import Dataset
     from sandbox.oracle import compute
 
-    oracle = compute(Dataset())
-    got = harness.kpi_values(sandbox_mart["dsn"])
-    wrong = [(k, v, got.get(k, "missing")) for k, v in oracle.values.items()
-             if (k in got or v is not None) and not harness.close(got.get(k), v)]
-    extra = [k for k in got if k not in oracle.values]
-    assert not wrong, f"{len(wrong)} of {len(oracle.values)} cells differ from the oracle, e.g. {wrong[:5]}"
-    assert not extra, f"cells the oracle has not: {extra[:5]}"
-    breakdowns = {(k, g, p, reg, dim, m): v for (k, g, p, reg, dim, m, v) in rows(
+    return compute(Dataset())
+
+
+def test_every_kpi_row_and_column_equals_the_oracle(sandbox_mart, oracle):
+    """Every row of kpi_values — city and districts, months and years — with its value, previous
+    value, growth and target columns; no row the oracle has not, none missing."""
+    from sandbox.oracle import published_rows, resolve_targets
+
+    targets = str(harness.CONTRACT / "targets.csv")
+    expected = published_rows(oracle, targets)
+    got = {tuple(r[:4]): dict(zip(KPI_COLUMNS, r[4:])) for r in rows(
+        sandbox_mart["dsn"], f"SELECT kpi_code, grain, period, region_code, {', '.join(KPI_COLUMNS)} FROM marts.kpi_values")}
+    found = disagreements(got, expected, KPI_COLUMNS)
+    assert found == {"only in the mart": [], "only in the oracle": [], "differ": []}, \
+        {k: (len(v), v[:5]) for k, v in found.items()}
+    assert len(expected) > 30_000
+    # every target year of targets.csv is judged (met or missed), both outcomes occur
+    judged = [row["target_met"] for row in expected.values() if row["target_met"] is not None]
+    assert len(judged) == len(resolve_targets(oracle, targets)) and set(judged) == {True, False}
+
+
+def test_every_breakdown_row_equals_the_oracle(sandbox_mart, oracle):
+    """Every split of every KPI by every dimension of MART.md, every member of the contract's
+    enumerations, both grains: the same (KPI, dimension) pairs, the same rows, the same values."""
+    got = {tuple(r[:6]): {"value": r[6]} for r in rows(
         sandbox_mart["dsn"], "SELECT kpi_code, grain, period, region_code, dimension, member, value FROM marts.kpi_breakdown")}
-    wrong = [(k, v, breakdowns.get(k)) for k, v in oracle.breakdowns.items() if not harness.close(breakdowns.get(k), v)]
-    assert not wrong, f"breakdowns differ from the oracle, e.g. {wrong[:5]}"
+    expected = {key: {"value": v} for key, v in oracle.breakdowns.items()}
+    pairs = {(key[0], key[4]) for key in got}
+    assert pairs == {(key[0], key[4]) for key in expected} and len(pairs) == 34
+    found = disagreements(got, expected, ("value",))
+    assert found == {"only in the mart": [], "only in the oracle": [], "differ": []}, \
+        {k: (len(v), v[:5]) for k, v in found.items()}
 
 
 def test_full_refresh_equals_incremental(sandbox_mart):
@@ -129,7 +167,7 @@ def test_relative_target_resolved_against_2022(sandbox_mart):
                                               "marts.kpi_values WHERE kpi_code = 'amr_avg_case_days' AND grain = 'year' "
                                               "AND period = '2025' AND region_code = '330200'")
     assert target == Decimal("0.9") * base
-    assert harness.close(attainment, target / v * 100) and met == (v <= target)
+    assert harness.same(attainment, target / v * 100, exact=False) and met == (v <= target)
 
 
 def test_publication_candidate(sandbox_mart):
