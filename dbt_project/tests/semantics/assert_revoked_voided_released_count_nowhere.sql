@@ -1,7 +1,13 @@
 {#
   A revoked AMR case, a voided (已撤销) pledge or a released (放行) customs batch appears in no KPI,
-  in any period: the city values equal a recount over the records that count (and none of the
-  excluded records is counted in any month or year).
+  in any period: the city values equal a recount over the records whose status — as the agency
+  delivered it, read from raw (SOURCES.md §4a `status`, §5 `登记状态`, §2 `处置状态`) — is not
+  revoked, voided or released. The mart's own flags (is_revoked, counts_in_kpis…) are not used,
+  so a flag derived wrongly cannot agree with itself.
+
+  AMR cases: the latest version delivered (largest updated_at, SOURCES.md), straight from raw.
+  Pledges and seizures: the record's row in the file the mart took its latest state from (its
+  load_id), with that row's delivered status.
 #}
 with periods as (
     select grain, period,
@@ -14,35 +20,64 @@ with periods as (
     group by grain, period
 ),
 
+amr_delivered as (
+    select distinct on (case_id) case_id, status, opened_on, closed_on, fine_yuan::numeric as fine_yuan,
+           transferred_to_police
+    from {{ source('amr', 'amr_cases') }}
+    order by case_id, updated_at desc
+),
+
+amr_counting as (
+    select * from amr_delivered where status <> '已撤销'
+),
+
+pledges_counting as (
+    select f.registration_no, f.registration_date, f.amount_yuan
+    from {{ ref('fct_pledges') }} as f
+    where exists (select 1 from {{ source('finance', 'finance_pledges') }} as r
+                  where r.load_id = f.load_id and r.registration_no = f.registration_no)
+      and not exists (select 1 from {{ source('finance', 'finance_pledges') }} as r
+                      where r.load_id = f.load_id and r.registration_no = f.registration_no and r.status = '已撤销')
+),
+
+seizures_counting as (
+    select s.seizure_no, s.seizure_date
+    from {{ ref('fct_customs_seizures') }} as s
+    where exists (select 1 from {{ source('customs', 'customs_seizures') }} as r
+                  where r.load_id = s.load_id and r.seizure_no = s.seizure_no)
+      and not exists (select 1 from {{ source('customs', 'customs_seizures') }} as r
+                      where r.load_id = s.load_id and r.seizure_no = s.seizure_no and r.disposition = '放行')
+),
+
 recount as (
     select 'amr_cases_closed' as kpi_code, p.grain, p.period,
-           (select count(*) from {{ ref('fct_enforcement_cases') }} as e
-            where e.counts_in_kpis and e.status = '已结案' and e.closed_on >= p.start_date and e.closed_on < p.end_date) as value
+           (select count(*) from amr_counting as e
+            where e.status = '已结案' and e.closed_on >= p.start_date and e.closed_on < p.end_date) as value
     from periods as p
     union all
     select 'amr_transfers_to_police', p.grain, p.period,
-           (select count(*) from {{ ref('fct_enforcement_cases') }} as e
-            where e.counts_in_kpis and e.transferred_to_police and e.opened_on >= p.start_date and e.opened_on < p.end_date)
+           (select count(*) from amr_counting as e
+            where e.transferred_to_police and e.opened_on >= p.start_date and e.opened_on < p.end_date)
     from periods as p
     union all
     select 'amr_fines', p.grain, p.period,
-           (select coalesce(sum(e.fine_yuan), 0) from {{ ref('fct_enforcement_cases') }} as e
-            where e.counts_in_kpis and e.status = '已结案' and e.closed_on >= p.start_date and e.closed_on < p.end_date)
+           (select coalesce(sum(e.fine_yuan), 0) from amr_counting as e
+            where e.status = '已结案' and e.closed_on >= p.start_date and e.closed_on < p.end_date)
     from periods as p
     union all
     select 'ip_pledge_registrations', p.grain, p.period,
-           (select count(*) from {{ ref('fct_pledges') }} as f
-            where f.counts_in_kpis and f.registration_date >= p.start_date and f.registration_date < p.end_date)
+           (select count(*) from pledges_counting as f
+            where f.registration_date >= p.start_date and f.registration_date < p.end_date)
     from periods as p
     union all
     select 'ip_pledge_amount', p.grain, p.period,
-           (select coalesce(sum(f.amount_yuan), 0) from {{ ref('fct_pledges') }} as f
-            where f.counts_in_kpis and f.registration_date >= p.start_date and f.registration_date < p.end_date)
+           (select coalesce(sum(f.amount_yuan), 0) from pledges_counting as f
+            where f.registration_date >= p.start_date and f.registration_date < p.end_date)
     from periods as p
     union all
     select 'customs_seizure_batches', p.grain, p.period,
-           (select count(*) from {{ ref('fct_customs_seizures') }} as s
-            where s.counts_in_kpis and s.seizure_date >= p.start_date and s.seizure_date < p.end_date)
+           (select count(*) from seizures_counting as s
+            where s.seizure_date >= p.start_date and s.seizure_date < p.end_date)
     from periods as p
 )
 
