@@ -20,7 +20,7 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
 from ingest.registry import SOURCES
-from ipkpi.config import TIMEZONE, schedule_cron, task_timeout_minutes
+from ipkpi.config import INGEST_RETRY_DELAY_SECONDS, INGEST_TASK_RETRIES, TIMEZONE, schedule_cron, task_timeout_minutes
 
 
 def _scope():
@@ -50,7 +50,8 @@ def _reschedule(holder) -> None:
 
 
 def ingestion_task(source: str):
-    @task(task_id=f"ingest_{source}", retries=3, retry_delay=timedelta(seconds=20), retry_exponential_backoff=True)
+    @task(task_id=f"ingest_{source}", retries=INGEST_TASK_RETRIES, retry_delay=timedelta(seconds=INGEST_RETRY_DELAY_SECONDS),
+          retry_exponential_backoff=True)
     def ingest_source() -> dict:
         from ipkpi.pipeline import ingest
 

@@ -35,6 +35,12 @@ from urllib3.util.retry import Retry
 from ingest.limits import Limits, megabytes
 
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
+# The shipped retry policy of every feed's requests (a request is tried RETRIES + 1 times, backing
+# off 0.5 s, 1 s, 2 s … up to 30 s, or as Retry-After says); what outlasts it fails the task and
+# Airflow's retries take over (ipkpi.config.INGEST_TASK_RETRIES).
+RETRIES = 6
+BACKOFF = 0.5
+BACKOFF_MAX = 30.0
 # a body is read in pieces of this size: requests' own 10 KB pieces cost a ×1000 police year
 # (35 MB) 0.12 s of CPU against 0.05 s
 BODY_PIECE = 1 << 20
@@ -212,7 +218,7 @@ class FeedClient:
     """A requests session for one feed, with the shared retry policy and bounds."""
 
     def __init__(self, endpoint: Endpoint, *, timeout: tuple[float, float] = (5.0, 30.0),
-                 retries: int = 6, backoff: float = 0.5, backoff_max: float = 30.0,
+                 retries: int = RETRIES, backoff: float = BACKOFF, backoff_max: float = BACKOFF_MAX,
                  limits: Limits | None = None):
         self.endpoint = endpoint
         self.timeout = timeout

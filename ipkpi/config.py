@@ -41,6 +41,14 @@ def task_timeout_minutes() -> int:
     return _env_int("IPKPI_TASK_TIMEOUT_MIN", 120)
 
 
+# Airflow's retries of an ingest task (the DAG's setting, read by the fault tests too): a
+# transient fault that outlasts the HTTP client's own retries (ingest.http.RETRIES) fails the task,
+# which Airflow runs again after 20 s, 40 s, 80 s. A malformed payload or a refused credential
+# fails it for good (ipkpi.pipeline.ingest): retrying would meet the same answer.
+INGEST_TASK_RETRIES = 3
+INGEST_RETRY_DELAY_SECONDS = 20
+
+
 # Schemas of the warehouse, in data-flow order. `published` is what BI tools read.
 SCHEMAS = ("raw", "quarantine", "staging", "intermediate", "marts", "audit", "published")
 

@@ -84,6 +84,9 @@ def test_dag_structure():
     ingest_tasks = {f"ingest_{s}" for s in SOURCES}
     assert ingest_tasks | {"begin", "transform", "validate", "publish"} == set(dag.task_ids)
     assert dag.max_active_runs == 1
+    from ipkpi.config import INGEST_TASK_RETRIES
+
+    assert {dag.get_task(t).retries for t in ingest_tasks} == {INGEST_TASK_RETRIES}  # what the fault tests use
     assert dag.get_task("begin").upstream_task_ids == ingest_tasks
     assert dag.get_task("publish").upstream_task_ids == {"validate"}
     assert dag.get_task("validate").upstream_task_ids == {"transform"}
