@@ -57,7 +57,8 @@ class SandboxConfig:
     as_of: the simulation clock (ISO-8601 with offset); the server answers as the agencies
         would at that instant: everything published later (Dataset.publication_events) is hidden.
     fault_*: transient fault injection (off by default).
-    traps: opt-in extra traps, e.g. {"ytd_decrease": "2021-05", "customs_total_mismatch": "2020-03"}.
+    traps: opt-in extra traps, e.g. {"ytd_decrease": "2021-05", "customs_total_mismatch": "2020-03",
+        "police_small_bad_month": "2020-02"}.
     hostile: opt-in hostile behaviours (off by default), a tuple of modes of HOSTILE_MODES (each on
         every agency it can apply to), a comma-separated string, or a mapping mode -> agency name(s)
         or True, e.g. {"trickle": "police", "huge_total": True}. Sizes: hostile_size bytes (body

@@ -157,6 +157,70 @@ def test_customs_totals_mismatch_blocks(pub_dsn, sandbox, sandbox_credentials):
     assert attempt()[1] is None
 
 
+def test_a_small_month_wholly_quarantined_blocks(pub_dsn, sandbox, sandbox_credentials):
+    """A police month of 3 records, every one quarantined (unknown region), would publish its counts
+    as 0 and complete: the quarantine-rate rule blocks it through the real gate — the month is
+    under 20 records, which the rule once skipped — and the agency's full export heals it."""
+    before = published_digest(pub_dsn)
+    trapped = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials,
+                                                           traps={"police_small_bad_month": "2021-02"}))
+    try:
+        ingest(pub_dsn, trapped, sandbox_credentials, months=["2021-02"], sources=["police"])
+    finally:
+        trapped.stop()
+    assert rows(pub_dsn, """SELECT l.records_received, l.rows_quarantined, l.rows_loaded FROM raw.loads l
+                            JOIN raw.source_months m ON m.current_load_id = l.load_id
+                            WHERE m.source = 'police' AND m.period = '2021-02'""") == [(3, 3, 0)]
+    publication_id, blocked = attempt()
+    assert blocked is not None and "quarantined" in str(blocked) and "period=2021-02" in str(blocked)
+    assert published_digest(pub_dsn) == before
+    status, detail = log_entry(pub_dsn, publication_id)
+    assert status == "blocked"
+    rate = [c for c in blocking_checks(detail) if c["suite"] == "raw_loads"]
+    assert [(r["source"], r["period"], r["records_received"], r["rows_quarantined"])
+            for c in rate for r in c["detail"]["rows"]] == [("police", "2021-02", 3, 3)]
+    ingest(pub_dsn, sandbox, sandbox_credentials, months=["2021-02"], sources=["police"])
+    assert attempt()[1] is None
+
+
+# (records received, quarantined, what the raw_loads quarantine-rate rules say): expectations/README.md
+QUARANTINE_RATE_CASES = [(1, 1, "error"), (2, 1, "warning"), (3, 1, "warning"), (3, 2, "error"), (4, 3, "error"),
+                         (10, 3, "warning"), (10, 5, "error"), (19, 1, None), (20, 5, "error"), (40, 9, "error"),
+                         (40, 8, "warning"), (100, 5, None), (3, 0, None)]
+
+
+def test_the_quarantine_rate_rule_holds_for_every_month_size_and_feed(pub_dsn):
+    """The suite's own two queries, as the gate runs them, over loads of every size and every feed
+    (rolled back): which months warn and which block."""
+    from ingest.registry import SOURCES
+    from ipkpi.gate import load_suites
+
+    suite = next(s for s in load_suites() if s["name"] == "raw_loads")
+    rules = {e["severity"]: e["kwargs"]["unexpected_rows_query"].replace("{batch}", "raw.loads")
+             for e in suite["expectations"] if "quarantined" in e.get("meta", {}).get("why", "")}
+    assert set(rules) == {"error", "warning"}
+    feeds = list(SOURCES)
+    with psycopg.connect(pub_dsn) as conn:
+        expected = {}
+        for i, (received, quarantined, verdict) in enumerate(QUARANTINE_RATE_CASES):
+            source, period = feeds[i % len(feeds)], f"1990-{i + 1:02d}"
+            (load_id,), = conn.execute(
+                """INSERT INTO raw.loads (source, period, content_sha256, payload_sha256s, rows_loaded,
+                                          rows_quarantined, records_received)
+                   VALUES (%s, %s, 'test', '{}', %s, %s, %s) RETURNING load_id""",
+                (source, period, received - quarantined, quarantined, received)).fetchall()
+            conn.execute("INSERT INTO raw.source_months (source, period, status, current_load_id) "
+                         "VALUES (%s, %s, 'available', %s)", (source, period, load_id))
+            expected[(source, period)] = verdict
+        flagged = {severity: {(r[0], r[1]) for r in conn.execute(query) if r[1].startswith("1990-")}
+                   for severity, query in rules.items()}
+        conn.rollback()
+    got = {key: "error" if key in flagged["error"] else "warning" if key in flagged["warning"] else None
+           for key in expected}
+    assert got == expected
+    assert {source for source, _ in expected} == set(SOURCES)  # the statistics return included
+
+
 def test_district_above_city_blocks(pub_dsn):
     """A mart invariant broken in the candidate (after dbt, before the gate)."""
     before = published_digest(pub_dsn)

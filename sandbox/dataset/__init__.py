@@ -15,7 +15,7 @@ from .finance import FinanceData
 from .police import PoliceData
 
 
-OPT_IN_TRAPS = ("ytd_decrease", "customs_total_mismatch", "district_exceeds_city")
+OPT_IN_TRAPS = ("ytd_decrease", "customs_total_mismatch", "district_exceeds_city", "police_small_bad_month")
 
 
 def _as_of(as_of) -> datetime:

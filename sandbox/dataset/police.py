@@ -31,6 +31,7 @@ _DIST = list(DISTRICT_WEIGHTS)
 _DIST_W = cum(DISTRICT_WEIGHTS.values())
 FIRST_GEN_YEAR = 2017
 TRAP_RATE = 0.012
+SMALL_BAD_ROWS = 3  # the police_small_bad_month trap's export
 
 
 class PoliceData:
@@ -195,7 +196,17 @@ class PoliceData:
             rows.append([c["id"], fmt_date(c["filed"], r), fmt_date(c["solved"], r) if c["solved"] else "",
                          c["offence"], fmt_amount(c["amount"], r), str(c["suspects"]), c["campaign"],
                          c["source"], c["region"]])
+        if self.small_bad_month() == i:
+            # opt-in trap: a tiny export whose every row carries a region code the contract does not know
+            rows = [row[:-1] + [UNKNOWN_CODES[k % len(UNKNOWN_CODES)]] for k, row in enumerate(rows[:SMALL_BAD_ROWS])]
         return rows
+
+    def small_bad_month(self) -> Optional[int]:
+        t = self.ds.traps.get("police_small_bad_month")
+        if not t:
+            return None
+        y, m = str(t).split("-")
+        return ym(int(y), int(m))
 
     def file_bytes(self, i: int) -> bytes:
         def build():
