@@ -214,8 +214,10 @@ def export_rows(dsn: str, table: str, tmp: Path) -> tuple[Path, Path]:
     types = {c: arrow_type(t, p, s) for c, t, p, s in columns}
     names = [c for c, *_ in columns]
     rows = pcsv.read_csv(typed_csv, read_options=pcsv.ReadOptions(column_names=names),
+                         parse_options=pcsv.ParseOptions(newlines_in_values=True),
                          convert_options=pcsv.ConvertOptions(column_types=types, strings_can_be_null=True,
-                                                             quoted_strings_can_be_null=False))
+                                                             quoted_strings_can_be_null=False,
+                                                             true_values=["t"], false_values=["f"]))
     rows = rows.cast(pa.schema([pa.field(c, pa.timestamp("us", tz="UTC") if pa.types.is_timestamp(types[c])
                                          else types[c]) for c in names]))
     with pa.OSFile(str(arrow_path), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
