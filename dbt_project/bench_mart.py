@@ -1,18 +1,29 @@
-"""Benchmark of the dbt mart: a full build, and one new month with 1 year vs 8 years of history.
+"""Benchmark of the dbt mart: one new month with 1 vs 8 years of history, incremental build
+next to a full rebuild of the same data.
 
-    .venv/bin/python dbt_project/bench_mart.py [--scale N] [--repeat 3] [--json out.json]
+    .venv/bin/python dbt_project/bench_mart.py [--scale 100] [--repeat 3] [--json out.json] [--record]
 
 What it measures (dbt through ipkpi.transform.run_dbt, as the pipeline runs it; ingestion is
-not timed):
-1. `dbt build --full-refresh` on the default sandbox dataset, 2018-01 … 2025-12 (all six feeds);
-2. incremental one-month runs: history H months ingested and built, then each of the last
-   `repeat` months ingested and `dbt build` timed (wall clock, and from run_results.json the
-   summed model and test times) — with H = 12 (1 year of history) and H = 96 − repeat (8 years).
-   The same months are added in both scenarios. Ratio = median(8 years) / median(1 year);
-   the goal is ≤ 1.2. dbt runs 4 threads, so summed node times exceed the wall clock.
+not timed): for H = 12 months (1 year of history) and H = 96 − repeat (8 years), a database
+holding H months of every feed is built, then each of the last `repeat` months of 2018-01 …
+2025-12 is ingested and
+- `dbt build` is timed — the incremental build the pipeline runs (wall clock, and from
+  run_results.json the summed model and test times);
+- then, as a control on the same data, `dbt build --full-refresh` is timed: what the build would
+  cost if the models were not incremental.
+The same months are added in both scenarios. Ratios: median(8 years) / median(1 year) of the
+incremental build (goal ≤ 1.2: a new month costs the same whatever the history), and full
+rebuild / incremental build at 8 years (what incrementality saves). After the last month a
+`dbt build` with nothing new is timed too. dbt runs 4 threads, so summed node times exceed
+the wall clock.
+
+Default scale ×100: at ×1 dbt's fixed cost per model (≈ 10 s a build) hides whether the models
+are incremental at all. ×100 for 8 years means ingesting ≈ 2 × 96 months at ×100 (not timed:
+about a quarter of an hour on 2 cores) before the timed builds.
 
 State: its own embedded Postgres under $IPKPI_HOME (default var/bench-mart, port
-$IPKPI_PG_PORT, default 25832) and an in-process sandbox; never the defaults.
+$IPKPI_PG_PORT, default 25832) and an in-process sandbox; never the defaults. `--record`
+replaces this section of bench/RESULTS.md (bench/results.py).
 """
 
 from __future__ import annotations
@@ -56,9 +67,10 @@ def node_seconds(home: Path) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=int, default=1, help="sandbox dataset scale (record volume multiplier)")
+    parser.add_argument("--scale", type=int, default=100, help="sandbox dataset scale (record volume multiplier)")
     parser.add_argument("--repeat", type=int, default=3, help="one-month runs per scenario (median taken)")
     parser.add_argument("--json", help="write the figures to this file as JSON")
+    parser.add_argument("--record", action="store_true", help="write the figures into bench/RESULTS.md")
     args = parser.parse_args()
 
     from ingest.http import Endpoint
@@ -69,6 +81,9 @@ def main() -> int:
     from sandbox import SandboxConfig, start_server
     from tests.mart import harness
 
+    from bench.results import load_average
+
+    started_load = load_average()
     settings = Settings.from_env()
     was_up = services.pg_is_up(settings)
     services.ensure_postgres(settings)
@@ -87,41 +102,43 @@ def main() -> int:
         return harness.dbt(list(dbt_args), dsn, home, publication_id="pub-bench")
 
     try:
-        # 1. the full build on the default dataset
-        dsn = harness.fresh_database(settings, "bench_full")
-        home = settings.home / "full"
-        results["ingest_all_s"] = round(ingest(dsn, ALL), 1)
-        results["full_build_s"] = round(dbt(dsn, home, "build", "--full-refresh"), 1)
-        results["noop_build_s"] = round(dbt(dsn, home, "build"), 1)
-        print(f"full dbt build (2018-01 … 2025-12): {results['full_build_s']} s; "
-              f"again with nothing new: {results['noop_build_s']} s", flush=True)
-
-        # 2. one new month, 1 year vs 8 years of history
         added = ALL[-args.repeat:]
         for label, history in (("1y", 12), ("8y", len(ALL) - args.repeat)):
             dsn = harness.fresh_database(settings, f"bench_{label}")
             home = settings.home / label
             before = ALL[len(ALL) - args.repeat - history: len(ALL) - args.repeat]
-            ingest(dsn, before)
-            dbt(dsn, home, "build")
-            walls, models, tests = [], [], []
+            ingest_s = ingest(dsn, before)
+            first_s = dbt(dsn, home, "build")
+            walls, models, tests, full_walls, full_models = [], [], [], [], []
             for period in added:
                 ingest(dsn, [period])
                 walls.append(dbt(dsn, home, "build"))
                 m, t = node_seconds(home)
                 models.append(m)
                 tests.append(t)
-            results[f"history_{label}"] = {"months": f"{before[0]} … {before[-1]}", "added": added,
-                                          "dbt_build_wall_s": [round(x, 2) for x in walls],
-                                          "models_s": [round(x, 2) for x in models],
-                                          "tests_s": [round(x, 2) for x in tests]}
+                full_walls.append(dbt(dsn, home, "build", "--full-refresh"))  # the control, same data
+                full_models.append(node_seconds(home)[0])
+            scenario = {"months": f"{before[0]} … {before[-1]}", "added": added,
+                        "ingest_history_s": round(ingest_s, 1), "first_build_s": round(first_s, 1),
+                        "dbt_build_wall_s": [round(x, 2) for x in walls],
+                        "models_s": [round(x, 2) for x in models],
+                        "tests_s": [round(x, 2) for x in tests],
+                        "full_refresh_wall_s": [round(x, 2) for x in full_walls],
+                        "full_refresh_models_s": [round(x, 2) for x in full_models]}
+            if label == "8y":
+                scenario["noop_build_s"] = round(dbt(dsn, home, "build"), 2)
+            results[f"history_{label}"] = scenario
             print(f"{label}: history {before[0]} … {before[-1]}, one new month: dbt build {walls} s "
-                  f"(models {models} s, tests {tests} s)", flush=True)
-        for kind in ("dbt_build_wall_s", "models_s", "tests_s"):
+                  f"(models {models} s, tests {tests} s); full rebuild {full_walls} s", flush=True)
+        for kind in ("dbt_build_wall_s", "models_s", "tests_s", "full_refresh_wall_s"):
             one = statistics.median(results["history_1y"][kind])
             eight = statistics.median(results["history_8y"][kind])
             results[f"ratio_{kind}"] = round(eight / one, 3)
-            print(f"{kind}: median 1y {one:.2f} s, 8y {eight:.2f} s, ratio {eight / one:.3f} (goal ≤ 1.2)")
+            print(f"{kind}: median 1y {one:.2f} s, 8y {eight:.2f} s, ratio 8y/1y {eight / one:.3f}"
+                  + (" (goal ≤ 1.2)" if kind == "dbt_build_wall_s" else ""))
+        eight = results["history_8y"]
+        results["full_over_incremental_8y"] = round(
+            statistics.median(eight["full_refresh_wall_s"]) / statistics.median(eight["dbt_build_wall_s"]), 3)
     finally:
         server.stop()
         if not was_up:  # leave no server behind that the benchmark started
@@ -129,7 +146,33 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
+    if args.record:
+        from bench.results import record
+
+        record("bench_mart", "dbt mart: incremental month vs history, full-rebuild control "
+               "(dbt_project/bench_mart.py)", report(results), started_load)
     return 0
+
+
+def report(results: dict) -> str:
+    """The Markdown block bench/RESULTS.md holds."""
+    rows = ["| history | months held | one new month: `dbt build` wall s (median) | models s | tests s | "
+            "full rebuild (`--full-refresh`) wall s (median) | full / incremental |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for label in ("1y", "8y"):
+        s = results[f"history_{label}"]
+        incremental, full = statistics.median(s["dbt_build_wall_s"]), statistics.median(s["full_refresh_wall_s"])
+        rows.append(f"| {label} | {s['months']} (+{', '.join(s['added'])}) | {incremental:.1f} "
+                    f"{s['dbt_build_wall_s']} | {statistics.median(s['models_s']):.1f} | "
+                    f"{statistics.median(s['tests_s']):.1f} | {full:.1f} {s['full_refresh_wall_s']} | "
+                    f"{full / incremental:.2f}× |")
+    ratio = results["ratio_dbt_build_wall_s"]
+    return (f"Sandbox ×{results['scale']}, {results['repeat']} months added one at a time in each scenario.\n\n"
+            + "\n".join(rows) + "\n\n"
+            f"Incremental build, 8 years / 1 year of history: {ratio:.2f} (goal ≤ 1.2: "
+            f"{'met' if ratio <= 1.2 else 'NOT met'}). `dbt build` with nothing new (8 years): "
+            f"{results['history_8y']['noop_build_s']} s. Ingestion (not timed) of the 8-year history: "
+            f"{results['history_8y']['ingest_history_s']} s.\n")
 
 
 if __name__ == "__main__":
