@@ -37,9 +37,13 @@ def main() -> int:
     parser.add_argument("--year", type=int, default=2020)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "ipkpi-whitepaper-bench")
+    parser.add_argument("--record", action="store_true", help="write the figures into bench/RESULTS.md")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    from bench.results import load_average, record
+
+    started_load = load_average()
     from ipkpi import services
     from ipkpi.config import Settings
 
@@ -59,8 +63,14 @@ def main() -> int:
               f"{result['figures']} figures, PDF {result['pdf_bytes'] / 1e6:.1f} MB", flush=True)
     split = ", ".join(f"{k} {v:.2f} s" for k, v in result["timings"].items() if k != "total")
     best, worst = min(walls), max(walls)
-    print(f"white paper {args.year} (publication {result['publication_id']}): best {best:.1f} s, worst {worst:.1f} s "
-          f"(goal ≤ {GOAL_SECONDS:.0f} s: {'met' if worst <= GOAL_SECONDS else 'NOT met'}); last run: {split}")
+    line = (f"white paper {args.year} (publication {result['publication_id']}): best {best:.1f} s, worst {worst:.1f} s "
+            f"(goal ≤ {GOAL_SECONDS:.0f} s: {'met' if worst <= GOAL_SECONDS else 'NOT met'}); last run: {split}")
+    print(line)
+    if args.record:
+        record("whitepaper", "White paper generation (bench/whitepaper.py)",
+               f"{args.runs} runs, each a fresh process.\n\n" + "\n".join(
+                   f"- run {i + 1}: {wall:.1f} s wall" for i, wall in enumerate(walls)) + f"\n- {line}\n",
+               started_load)
     return 0 if worst <= GOAL_SECONDS else 1
 
 
