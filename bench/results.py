@@ -24,7 +24,9 @@ def commit() -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
     sha = git("rev-parse", "--short", "HEAD") or "unknown"
-    return sha + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    # this file itself is rewritten by every recorded run: it does not make the code measured dirty
+    return sha + ("+dirty" if git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                                  ":!bench/RESULTS.md") else "")
 
 
 def machine() -> str:
