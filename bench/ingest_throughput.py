@@ -82,6 +82,7 @@ def main() -> None:
     if not args.no_dlt and not DLT_PYTHON.exists():
         raise SystemExit("the dlt side needs its venv: bash bench/setup_dlt_venv.sh (or --no-dlt)")
 
+    import psutil
     import psycopg
 
     from bench.results import load_average, record
@@ -110,6 +111,7 @@ def main() -> None:
     results = []
     try:
         sandbox.stdout.readline()  # "sandbox listening on …"
+        sandbox_cpu = psutil.Process(sandbox.pid)
         keys = settings.secrets["sandbox"]
         print(f"ingest throughput, sandbox scale ×{args.scale}, months {months[0]} … {months[-1]}, "
               f"best of {args.repeat}\n", flush=True)
@@ -120,13 +122,17 @@ def main() -> None:
                    "IPKPI_BENCH_KEY": key}
             table = connector(source).raw_table
             best = {side: [float("inf"), float("inf")] for side in ("ipkpi", "copy", "dlt")}  # [with, without]
-            rows, exported, dlt_info = None, None, {}
+            rows, exported, dlt_info, sandbox_s = None, None, {}, float("nan")
             with tempfile.TemporaryDirectory(prefix="ipkpi-bench-") as tmp:
                 tmp = Path(tmp)
                 for _ in range(args.repeat):  # the sides take turns, so a slow spell hits them alike
                     empty_raw_layer(dsn)
+                    cpu_before = sandbox_cpu.cpu_times()
                     whole, child = timed([sys.executable, str(ROOT / "bench" / "ingest_once.py"), source, first, last],
                                          env)
+                    if whole < best["ipkpi"][0]:  # the sandbox's CPU seconds while it served the best run
+                        cpu_after = sandbox_cpu.cpu_times()
+                        sandbox_s = cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system
                     keep_best(best["ipkpi"], whole, child["seconds"])
                     rows = child["rows"]
                     if exported is None:  # the normalised rows, once: what \copy and dlt load
@@ -136,7 +142,7 @@ def main() -> None:
                     if not args.no_dlt:
                         whole, dlt_info = dlt_load(dsn, table, exported[1], tmp, env)
                         keep_best(best["dlt"], whole, dlt_info["seconds"])
-            result = {"feed": source, "rows": rows, "warm_up_s": warmed,
+            result = {"feed": source, "rows": rows, "warm_up_s": warmed, "sandbox_cpu_s": sandbox_s,
                       **{f"{side}_s": b[0] for side, b in best.items()},
                       **{f"{side}_inner_s": b[1] for side, b in best.items()}}
             if dlt_info:
@@ -315,7 +321,10 @@ def report(results: list[dict], scale: int, months: list[str], repeat: int) -> s
         if vs_dlt == vs_dlt:  # not NaN: dlt ran
             verdicts.append(f"ahead of dlt: {vs_dlt:.2f}× {'met' if vs_dlt > 1 else 'NOT met'}")
         goals.append(f"- {r['feed']}: " + "; ".join(verdicts))
-    lines += ["Goals (start-up included on every side):", *goals, ""]
+    lines += ["Goals (start-up included on every side):", *goals, "",
+              "The sandbox serves from its warm cache, but still on this machine's two cores: its CPU seconds "
+              "during ipkpi's best run (inside ipkpi's time, as an agency's server would not be): "
+              + ", ".join(f"{r['feed']} {r['sandbox_cpu_s']:.1f} s" for r in results) + ".", ""]
     dlt = next((r for r in results if r.get("dlt_version")), None)
     if dlt:
         lines.append(f"dlt {dlt['dlt_version']} (bench/dlt-venv), the rows' load jobs in {', '.join(dlt['dlt_formats'])} "
