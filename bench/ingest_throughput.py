@@ -304,12 +304,18 @@ def report(results: list[dict], scale: int, months: list[str], repeat: int) -> s
              "| feed | rows | ipkpi s | \\copy s | dlt s | % \\copy | vs dlt | ipkpi s (no start-up) | \\copy s "
              "(no start-up) | dlt s (no start-up) | % \\copy (no start-up) | vs dlt (no start-up) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    def s(x: float) -> str:
+        return "—" if x == float("inf") else f"{x:.2f}"
+
+    def times(x: float) -> str:
+        return "—" if x != x else f"{x:.2f}×"
+
     for r in results:
         lines.append(
-            f"| {r['feed']} | {r['rows']:,} | {r['ipkpi_s']:.2f} | {r['copy_s']:.2f} | {r['dlt_s']:.2f} | "
-            f"{ratio(r['copy_s'], r['ipkpi_s']):.0%} | {ratio(r['dlt_s'], r['ipkpi_s']):.2f}× | "
-            f"{r['ipkpi_inner_s']:.2f} | {r['copy_inner_s']:.2f} | {r['dlt_inner_s']:.2f} | "
-            f"{ratio(r['copy_inner_s'], r['ipkpi_inner_s']):.0%} | {ratio(r['dlt_inner_s'], r['ipkpi_inner_s']):.2f}× |")
+            f"| {r['feed']} | {r['rows']:,} | {s(r['ipkpi_s'])} | {s(r['copy_s'])} | {s(r['dlt_s'])} | "
+            f"{ratio(r['copy_s'], r['ipkpi_s']):.0%} | {times(ratio(r['dlt_s'], r['ipkpi_s']))} | "
+            f"{s(r['ipkpi_inner_s'])} | {s(r['copy_inner_s'])} | {s(r['dlt_inner_s'])} | "
+            f"{ratio(r['copy_inner_s'], r['ipkpi_inner_s']):.0%} | {times(ratio(r['dlt_inner_s'], r['ipkpi_inner_s']))} |")
     lines.append("")
     goals = []
     for r in results:
