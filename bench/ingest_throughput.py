@@ -169,7 +169,8 @@ def warm_up(source: str, months: list[str], sandbox_url: str, key: str) -> float
     from ingest.registry import SOURCES, connector
 
     started = time.perf_counter()
-    client = FeedClient(Endpoint(SOURCES[source], sandbox_url, key))
+    # the sandbox may take minutes to generate a ×1000 window on a loaded machine: a long read time-out
+    client = FeedClient(Endpoint(SOURCES[source], sandbox_url, key), timeout=(10.0, 1800.0))
     try:
         for period in months:
             connector(source).fetch(client, period, etag=None)

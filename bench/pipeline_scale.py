@@ -103,7 +103,8 @@ def main() -> None:
         # 1. the sandbox generates everything once, through the recording proxy (not timed)
         started = time.perf_counter()
         for source, conn_id in SOURCES.items():
-            client = FeedClient(Endpoint(conn_id, proxy.url, keys[conn_id.removeprefix("ipkpi_")]))
+            client = FeedClient(Endpoint(conn_id, proxy.url, keys[conn_id.removeprefix("ipkpi_")]),
+                                timeout=(10.0, 1800.0))  # generation may take minutes on a loaded machine
             try:
                 for period in months:
                     connector(source).fetch(client, period, etag=None)
