@@ -272,4 +272,7 @@ class MemorySampler:
 
 
 if __name__ == "__main__":
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `kill`: stop the sandbox and servers it started
     main()
