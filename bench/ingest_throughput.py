@@ -112,7 +112,8 @@ def main() -> None:
                                 "--scale", str(args.scale)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     results = []
     try:
-        sandbox.stdout.readline()  # "sandbox listening on …"
+        if "listening" not in (line := sandbox.stdout.readline()):  # e.g. its port still held
+            raise SystemExit(f"the sandbox did not start on port {settings.sandbox_port}: {line.strip() or 'no output'}")
         sandbox_cpu = psutil.Process(sandbox.pid)
         keys = settings.secrets["sandbox"]
         print(f"ingest throughput, sandbox scale ×{args.scale}, months {months[0]} … {months[-1]}, "
