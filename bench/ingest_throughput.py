@@ -79,6 +79,12 @@ def main() -> None:
     args = parser.parse_args()
     first, last = DEFAULT_MONTHS.get(args.scale, DEFAULT_MONTHS[100])
     first, last = args.first or first, args.last or last
+    # one section of bench/RESULTS.md per scale, and apart from it one per other month range or feed list
+    section, title = f"ingest_throughput_x{args.scale}", f"Ingest throughput ×{args.scale} (bench/ingest_throughput.py)"
+    if (first, last) != DEFAULT_MONTHS.get(args.scale, DEFAULT_MONTHS[100]) or args.source:
+        section += f"_{first}_{last}" + "".join(f"_{s}" for s in args.source or [])
+        title = title.replace(" (bench", f", {first} … {last}" + (f", {', '.join(args.source)}" if args.source
+                                                                   else "") + " (bench")
     if not args.no_dlt and not DLT_PYTHON.exists():
         raise SystemExit("the dlt side needs its venv: bash bench/setup_dlt_venv.sh (or --no-dlt)")
 
@@ -154,8 +160,7 @@ def main() -> None:
             results.append(result)
             print(row_line(result), flush=True)
             if args.record and len(results) < len(sources):  # a run cut short keeps the feeds it finished
-                record(f"ingest_throughput_x{args.scale}", f"Ingest throughput ×{args.scale} "
-                       "(bench/ingest_throughput.py)", f"PARTIAL: {len(results)} of {len(sources)} feeds so far "
+                record(section, title, f"PARTIAL: {len(results)} of {len(sources)} feeds so far "
                        f"({', '.join(sources[len(results):])} still to come).\n\n"
                        + report(results, args.scale, months, args.repeat), started_load)
     finally:
@@ -166,8 +171,7 @@ def main() -> None:
     block = report(results, args.scale, months, args.repeat)
     print("\n" + block)
     if args.record:
-        record(f"ingest_throughput_x{args.scale}", f"Ingest throughput ×{args.scale} (bench/ingest_throughput.py)",
-               block, started_load)
+        record(section, title, block, started_load)
 
 
 def warm_up(source: str, months: list[str], sandbox_url: str, key: str) -> float:
