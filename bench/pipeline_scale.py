@@ -60,6 +60,9 @@ def main() -> None:
     parser.add_argument("--to", dest="last", default="2025-12")
     parser.add_argument("--record", action="store_true", help="write the figures into bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="leave Postgres and Airflow running")
+    parser.add_argument("--store", type=Path, help="keep the recorded responses in this directory and reuse "
+                        "those already there (same scale and IPKPI_HOME: the keys include the access tokens); "
+                        "default: a temporary directory, removed at the end")
     args = parser.parse_args()
 
     import json
@@ -92,12 +95,13 @@ def main() -> None:
     sandbox = subprocess.Popen([sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port",
                                 str(settings.sandbox_port), "--credentials-file", str(credentials),
                                 "--scale", str(args.scale)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    store = tempfile.TemporaryDirectory(prefix="ipkpi-replay-", dir=settings.home)
+    store = tempfile.TemporaryDirectory(prefix="ipkpi-replay-", dir=settings.home) if not args.store else None
+    store_dir = args.store or Path(store.name)
     proxy = None
     sampler = None
     try:
         sandbox.stdout.readline()  # "sandbox listening on …"
-        proxy = ReplayProxy(settings.sandbox_url, Path(store.name))
+        proxy = ReplayProxy(settings.sandbox_url, store_dir)
         print(f"national-scale run, sandbox ×{args.scale}, months {months[0]} … {months[-1]}", flush=True)
 
         # 1. the sandbox generates everything once, through the recording proxy (not timed)
@@ -149,7 +153,8 @@ def main() -> None:
             proxy.stop()
         sandbox.terminate()
         sandbox.wait()
-        store.cleanup()
+        if store:
+            store.cleanup()
         if not args.keep:
             services.stop_all(settings)
 

@@ -65,9 +65,10 @@ class ReplayProxy:
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         meta_path, body_path = self._paths(request.path)
         conditional = any(request.headers.get(h) for h in CONDITIONAL)
-        if not self.recording and not conditional and meta_path.exists():
-            with self.lock:
-                self.hits += 1
+        if not conditional and meta_path.exists():  # recorded (in this run, or an earlier one's store)
+            if not self.recording:
+                with self.lock:
+                    self.hits += 1
             meta = json.loads(meta_path.read_text())
             self._answer(request, meta["status"], meta["headers"], body_path.read_bytes())
             return
