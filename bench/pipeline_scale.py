@@ -100,7 +100,8 @@ def main() -> None:
     proxy = None
     sampler = None
     try:
-        sandbox.stdout.readline()  # "sandbox listening on …"
+        if "listening" not in (line := sandbox.stdout.readline()):  # e.g. its port still held
+            raise SystemExit(f"the sandbox did not start on port {settings.sandbox_port}: {line.strip() or 'no output'}")
         proxy = ReplayProxy(settings.sandbox_url, store_dir)
         print(f"national-scale run, sandbox ×{args.scale}, months {months[0]} … {months[-1]}", flush=True)
 
