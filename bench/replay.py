@@ -37,6 +37,10 @@ class ReplayProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out as two writes: without TCP_NODELAY, Nagle's algorithm and the
+            # client's delayed ACK hold every response ≈ 40 ms (measured: a paged feed's 8,600 pages
+            # took minutes longer through the proxy than the pipeline's own work)
+            disable_nagle_algorithm = True
 
             def do_GET(self):  # noqa: N802 - the http.server interface
                 proxy.handle(self)
