@@ -68,7 +68,11 @@ def main() -> None:
     parser.add_argument("--revisions", type=int, default=3, help="month cells revised per publication")
     parser.add_argument("--from", dest="first", default="2018-01")
     parser.add_argument("--to", dest="last", default="2025-12")
+    parser.add_argument("--record", action="store_true", help="write the figures into bench/RESULTS.md")
     args = parser.parse_args()
+    from bench.results import load_average, record
+
+    started_load = load_average()
 
     from ipkpi import services
     from ipkpi.config import Settings
@@ -105,14 +109,18 @@ def main() -> None:
         revisions = conn.execute("SELECT count(*) FROM vintage.revisions").fetchone()[0]
         cells = conn.execute("SELECT count(*) FROM published.kpi_values").fetchone()[0]
     services.stop_all(settings)
-    print(f"default dataset {args.first} … {args.last}: ingest {ingested:.0f} s, first publication {first_seconds:.0f} s; "
-          f"kpi_values {cells:,} cells")
-    print(f"after the first publication: vintage tables {first_size / 1e6:.2f} MB, {first_rows:,} history rows")
-    print(f"after {args.publications} more publications, {args.revisions} month cells (+ their year cells) revised "
-          f"in each: {size / 1e6:.2f} MB, {rows:,} history rows, {revisions:,} revisions rows; "
-          f"{each:.2f} s per republication (clone, swap, vintage)")
     ratio = size / first_size
-    print(f"ratio {ratio:.3f} (goal ≤ {GOAL}): {'met' if ratio <= GOAL else 'NOT met'}")
+    lines = [f"default dataset {args.first} … {args.last}: ingest {ingested:.0f} s, first publication "
+             f"{first_seconds:.0f} s; kpi_values {cells:,} cells",
+             f"after the first publication: vintage tables {first_size / 1e6:.2f} MB, {first_rows:,} history rows",
+             f"after {args.publications} more publications, {args.revisions} month cells (+ their year cells) revised "
+             f"in each: {size / 1e6:.2f} MB, {rows:,} history rows, {revisions:,} revisions rows; "
+             f"{each:.2f} s per republication (clone, swap, vintage)",
+             f"ratio {ratio:.3f} (goal ≤ {GOAL}): {'met' if ratio <= GOAL else 'NOT met'}"]
+    print("\n".join(lines))
+    if args.record:
+        record("vintage_history", "Vintage history storage (bench/vintage_history.py)",
+               "\n".join(f"- {line}" for line in lines), started_load)
 
 
 if __name__ == "__main__":
