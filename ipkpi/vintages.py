@@ -5,9 +5,9 @@ transaction, :func:`record` stores the new publication as a vintage of the `vint
 (owned by ipkpi_publisher, read by BI through views in `published`):
 
 - ``vintage.<relation>_history`` — for kpi_values, kpi_breakdown, source_months and
-  source_payloads (what the white paper reads, so a paper can be made again from its vintage): each row's
-  values with the vintage it first appeared in and the one that superseded it (null while
-  current). A row republished unchanged is not stored again, so history grows with revisions,
+  source_payloads (what the white paper reads, so a paper can be made again from its vintage):
+  each row's values with the vintage it first appeared in and the one that superseded it (null
+  while current). A row republished unchanged is not stored again, so history grows with revisions,
   not with publications. Rows are only ever inserted; a row's ``valid_to`` is set once.
 - ``vintage.revisions`` — one row per cell whose value changed between consecutive vintages, with
   the reason traced to raw: the source month behind it (its load and payload checksum), classified
@@ -17,10 +17,10 @@ transaction, :func:`record` stores the new publication as a vintage of the `vint
   a rollback to an earlier vintage).
 - ``vintage.whitepapers`` — which vintage each generated white paper read (retention keeps them).
 
-`published` gains, at every swap: the views ``publications``, ``kpi_values_history``,
-``kpi_breakdown_history``, ``source_months_history``, ``source_payloads_history``, ``revisions``, and the functions
-``kpi_values_as_of(publication_id)``, ``kpi_values_at(timestamptz)`` (and the breakdown's), which
-return exactly the rows ``kpi_values`` held then — its row type, column for column.
+`published` gains, at every swap: the views ``publications``, ``revisions``, ``whitepapers`` and
+``<relation>_history``, and the functions ``<relation>_as_of(publication_id)`` and
+``<relation>_at(timestamptz)``, which return exactly the rows the relation held then — its row
+type, column for column.
 """
 
 from __future__ import annotations
@@ -178,10 +178,8 @@ def record(conn: psycopg.Connection, schema: str, publication_id: str, *, publis
     conn.execute("LOCK TABLE vintage.publications IN EXCLUSIVE MODE")  # vintages are numbered one at a time
     previous = current(conn)
     number = previous.vintage_no + 1 if previous else 1
-    value_columns = {}
     for relation, key in TRACKED.items():
         names = ensure_history(conn, schema, relation)
-        value_columns[relation] = names
         table, candidate = history_table(relation), sql.SQL("{}.{}").format(sql.Identifier(schema),
                                                                              sql.Identifier(relation))
         same_key = sql.SQL(" AND ").join(sql.SQL("c.{0} = h.{0}").format(sql.Identifier(k)) for k in key)
