@@ -20,6 +20,8 @@ setup: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	@scripts/system-deps.sh
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 stop:

@@ -29,15 +29,29 @@ def main() -> None:
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
     with pyarrow.ipc.open_file(rows_file) as reader:
         table = reader.read_all()
-    pipeline = dlt.pipeline(pipeline_name="ipkpi_bench", destination="postgres", dataset_name="bench_dlt",
-                            pipelines_dir=workdir)
+    pipeline = dlt.pipeline(
+        pipeline_name="ipkpi_bench", destination="postgres", dataset_name="bench_dlt", pipelines_dir=workdir
+    )
     started = time.perf_counter()
     info = pipeline.run(table, table_name=table_name, loader_file_format="parquet", write_disposition="append")
     elapsed = time.perf_counter() - started
-    jobs = [job.job_file_info.file_format for package in info.load_packages for job in package.jobs["completed_jobs"]
-            if job.job_file_info.table_name == table_name]  # the rows' job, not dlt's own state tables
-    print(json.dumps({"seconds": elapsed, "rows": table.num_rows, "dlt": dlt.__version__, "job_formats": jobs,
-                      "adbc": _adbc_available()}))
+    jobs = [
+        job.job_file_info.file_format
+        for package in info.load_packages
+        for job in package.jobs["completed_jobs"]
+        if job.job_file_info.table_name == table_name
+    ]  # the rows' job, not dlt's own state tables
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "rows": table.num_rows,
+                "dlt": dlt.__version__,
+                "job_formats": jobs,
+                "adbc": _adbc_available(),
+            }
+        )
+    )
 
 
 def _adbc_available() -> bool:

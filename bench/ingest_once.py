@@ -21,17 +21,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.http import Endpoint  # noqa: E402 - the path first
-from ingest.registry import SOURCES, connector  # noqa: E402
-from ingest.runner import ingest_months  # noqa: E402
-from ipkpi.pipeline import month_bounds, months_in_interval  # noqa: E402
+from ingest.http import Endpoint
+from ingest.registry import SOURCES, connector
+from ingest.runner import ingest_months
+from ipkpi.pipeline import month_bounds, months_in_interval
 
 # The libraries a connector may import lazily, inside its first parse: imported here so that
 # "without start-up" leaves every import out (whichever of them this checkout's readers use).
 # pandas among them: pyarrow imports it on first use when it is installed (measured: ≈ 0.7–1.5 s of
 # police's first parse in a fresh process was `import pandas`), so it is start-up as well.
-LAZY = ("pyarrow", "pyarrow.csv", "pyarrow.compute", "pyarrow.json", "numpy", "pandas", "openpyxl",
-        "python_calamine", "orjson", "msgspec", "ingest.columnar")
+LAZY = (
+    "pyarrow",
+    "pyarrow.csv",
+    "pyarrow.compute",
+    "pyarrow.json",
+    "numpy",
+    "pandas",
+    "openpyxl",
+    "python_calamine",
+    "orjson",
+    "msgspec",
+    "ingest.columnar",
+)
 
 
 def main() -> None:
@@ -49,9 +60,17 @@ def main() -> None:
     report = ingest_months(source, months, os.environ["IPKPI_BENCH_DSN"], endpoint, run_id="bench")
     elapsed = time.perf_counter() - started
     loaded = [m for m in report.months if m.outcome == "loaded"]
-    print(json.dumps({"seconds": elapsed, "rows": sum(m.rows for m in report.months),
-                      "quarantined": sum(m.quarantined for m in report.months),
-                      "months_loaded": len(loaded), "months": len(report.months)}))
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "rows": sum(m.rows for m in report.months),
+                "quarantined": sum(m.quarantined for m in report.months),
+                "months_loaded": len(loaded),
+                "months": len(report.months),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -83,8 +83,9 @@ def main() -> None:
     section, title = f"ingest_throughput_x{args.scale}", f"Ingest throughput ×{args.scale} (bench/ingest_throughput.py)"
     if (first, last) != DEFAULT_MONTHS.get(args.scale, DEFAULT_MONTHS[100]) or args.source:
         section += f"_{first}_{last}" + "".join(f"_{s}" for s in args.source or [])
-        title = title.replace(" (bench", f", {first} … {last}" + (f", {', '.join(args.source)}" if args.source
-                                                                   else "") + " (bench")
+        title = title.replace(
+            " (bench", f", {first} … {last}" + (f", {', '.join(args.source)}" if args.source else "") + " (bench"
+        )
     if not args.no_dlt and not DLT_PYTHON.exists():
         raise SystemExit("the dlt side needs its venv: bash bench/setup_dlt_venv.sh (or --no-dlt)")
 
@@ -113,22 +114,46 @@ def main() -> None:
     sources = args.source or sorted(SOURCES, key=lambda s: (s not in CSV_FEEDS, s in ("court", "amr_cases"), s))
 
     credentials = services.write_sandbox_credentials(settings)
-    sandbox = subprocess.Popen([sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port",
-                                str(settings.sandbox_port), "--credentials-file", str(credentials),
-                                "--scale", str(args.scale)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    sandbox = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(settings.sandbox_port),
+            "--credentials-file",
+            str(credentials),
+            "--scale",
+            str(args.scale),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     results = []
     try:
         if "listening" not in (line := sandbox.stdout.readline()):  # e.g. its port still held
-            raise SystemExit(f"the sandbox did not start on port {settings.sandbox_port}: {line.strip() or 'no output'}")
+            raise SystemExit(
+                f"the sandbox did not start on port {settings.sandbox_port}: {line.strip() or 'no output'}"
+            )
         sandbox_cpu = psutil.Process(sandbox.pid)
         keys = settings.secrets["sandbox"]
-        print(f"ingest throughput, sandbox scale ×{args.scale}, months {months[0]} … {months[-1]}, "
-              f"best of {args.repeat}\n", flush=True)
+        print(
+            f"ingest throughput, sandbox scale ×{args.scale}, months {months[0]} … {months[-1]}, "
+            f"best of {args.repeat}\n",
+            flush=True,
+        )
         for source in sources:
             key = keys[SOURCES[source].removeprefix("ipkpi_")]
             warmed = warm_up(source, months, settings.sandbox_url, key)
-            env = {**os.environ, "IPKPI_BENCH_DSN": dsn, "IPKPI_BENCH_SANDBOX_URL": settings.sandbox_url,
-                   "IPKPI_BENCH_KEY": key}
+            env = {
+                **os.environ,
+                "IPKPI_BENCH_DSN": dsn,
+                "IPKPI_BENCH_SANDBOX_URL": settings.sandbox_url,
+                "IPKPI_BENCH_KEY": key,
+            }
             table = connector(source).raw_table
             best = {side: [float("inf"), float("inf")] for side in ("ipkpi", "copy", "dlt")}  # [with, without]
             rows, exported, dlt_info, sandbox_s = None, None, {}, float("nan")
@@ -137,8 +162,9 @@ def main() -> None:
                 for _ in range(args.repeat):  # the sides take turns, so a slow spell hits them alike
                     empty_raw_layer(dsn)
                     cpu_before = sandbox_cpu.cpu_times()
-                    whole, child = timed([sys.executable, str(ROOT / "bench" / "ingest_once.py"), source, first, last],
-                                         env)
+                    whole, child = timed(
+                        [sys.executable, str(ROOT / "bench" / "ingest_once.py"), source, first, last], env
+                    )
                     if whole < best["ipkpi"][0]:  # the sandbox's CPU seconds while it served the best run
                         cpu_after = sandbox_cpu.cpu_times()
                         sandbox_s = cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system
@@ -151,18 +177,28 @@ def main() -> None:
                     if not args.no_dlt:
                         whole, dlt_info = dlt_load(dsn, table, exported[1], tmp, env)
                         keep_best(best["dlt"], whole, dlt_info["seconds"])
-            result = {"feed": source, "rows": rows, "warm_up_s": warmed, "sandbox_cpu_s": sandbox_s,
-                      **{f"{side}_s": b[0] for side, b in best.items()},
-                      **{f"{side}_inner_s": b[1] for side, b in best.items()}}
+            result = {
+                "feed": source,
+                "rows": rows,
+                "warm_up_s": warmed,
+                "sandbox_cpu_s": sandbox_s,
+                **{f"{side}_s": b[0] for side, b in best.items()},
+                **{f"{side}_inner_s": b[1] for side, b in best.items()},
+            }
             if dlt_info:
                 result["dlt_formats"] = sorted(set(dlt_info.get("job_formats", [])))
                 result["dlt_version"] = dlt_info.get("dlt")
             results.append(result)
             print(row_line(result), flush=True)
             if args.record and len(results) < len(sources):  # a run cut short keeps the feeds it finished
-                record(section, title, f"PARTIAL: {len(results)} of {len(sources)} feeds so far "
-                       f"({', '.join(sources[len(results):])} still to come).\n\n"
-                       + report(results, args.scale, months, args.repeat), started_load)
+                record(
+                    section,
+                    title,
+                    f"PARTIAL: {len(results)} of {len(sources)} feeds so far "
+                    f"({', '.join(sources[len(results) :])} still to come).\n\n"
+                    + report(results, args.scale, months, args.repeat),
+                    started_load,
+                )
     finally:
         sandbox.terminate()
         sandbox.wait()
@@ -220,25 +256,40 @@ def export_rows(dsn: str, table: str, tmp: Path) -> tuple[Path, Path]:
                 f.write(block)
         columns = conn.execute(
             """SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns
-               WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position""", (schema, name)).fetchall()
+               WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position""",
+            (schema, name),
+        ).fetchall()
         conn.execute("SET TimeZone = 'UTC'")
         select = ", ".join(  # timestamps as plain UTC text, which Arrow's CSV reader parses
-            f"to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')" if t == "timestamp with time zone"
-            else c for c, t, _, _ in columns)
+            f"to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')" if t == "timestamp with time zone" else c
+            for c, t, _, _ in columns
+        )
         typed_csv = tmp / "typed.csv"
-        with typed_csv.open("wb") as f, conn.cursor().copy(f"COPY (SELECT {select} FROM {table}) TO STDOUT "
-                                                           "(FORMAT csv)") as copy:
+        with (
+            typed_csv.open("wb") as f,
+            conn.cursor().copy(f"COPY (SELECT {select} FROM {table}) TO STDOUT (FORMAT csv)") as copy,
+        ):
             for block in copy:
                 f.write(block)
     types = {c: arrow_type(t, p, s) for c, t, p, s in columns}
     names = [c for c, *_ in columns]
-    rows = pcsv.read_csv(typed_csv, read_options=pcsv.ReadOptions(column_names=names),
-                         parse_options=pcsv.ParseOptions(newlines_in_values=True),
-                         convert_options=pcsv.ConvertOptions(column_types=types, strings_can_be_null=True,
-                                                             quoted_strings_can_be_null=False,
-                                                             true_values=["t"], false_values=["f"]))
-    rows = rows.cast(pa.schema([pa.field(c, pa.timestamp("us", tz="UTC") if pa.types.is_timestamp(types[c])
-                                         else types[c]) for c in names]))
+    rows = pcsv.read_csv(
+        typed_csv,
+        read_options=pcsv.ReadOptions(column_names=names),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types=types,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    rows = rows.cast(
+        pa.schema(
+            [pa.field(c, pa.timestamp("us", tz="UTC") if pa.types.is_timestamp(types[c]) else types[c]) for c in names]
+        )
+    )
     with pa.OSFile(str(arrow_path), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
         writer.write_table(rows)
     typed_csv.unlink()
@@ -250,9 +301,17 @@ def arrow_type(pg_type: str, precision: int | None, scale: int | None):
 
     if pg_type == "numeric":  # unconstrained numeric: 38 digits, 10 after the point
         return pa.decimal128(precision, scale) if precision else pa.decimal128(38, 10)
-    return {"text": pa.string(), "integer": pa.int32(), "bigint": pa.int64(), "smallint": pa.int16(),
-            "boolean": pa.bool_(), "date": pa.date32(), "timestamp with time zone": pa.timestamp("us"),
-            "double precision": pa.float64(), "jsonb": pa.string()}[pg_type]
+    return {
+        "text": pa.string(),
+        "integer": pa.int32(),
+        "bigint": pa.int64(),
+        "smallint": pa.int16(),
+        "boolean": pa.bool_(),
+        "date": pa.date32(),
+        "timestamp with time zone": pa.timestamp("us"),
+        "double precision": pa.float64(),
+        "jsonb": pa.string(),
+    }[pg_type]
 
 
 def psql_copy(dsn: str, table: str, rows_csv: Path) -> tuple[float, float]:
@@ -265,13 +324,33 @@ def psql_copy(dsn: str, table: str, rows_csv: Path) -> tuple[float, float]:
         conn.execute("DROP TABLE IF EXISTS bench_copy_target")
         conn.execute(f"CREATE TABLE bench_copy_target (LIKE {table} INCLUDING ALL)")
     params = conninfo_to_dict(dsn)  # in the environment, not on the command line
-    env = {**os.environ, "PGHOST": str(params["host"]), "PGPORT": str(params["port"]),
-           "PGUSER": str(params["user"]), "PGPASSWORD": str(params["password"]), "PGDATABASE": str(params["dbname"])}
+    env = {
+        **os.environ,
+        "PGHOST": str(params["host"]),
+        "PGPORT": str(params["port"]),
+        "PGUSER": str(params["user"]),
+        "PGPASSWORD": str(params["password"]),
+        "PGDATABASE": str(params["dbname"]),
+    }
     psql = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
     started = time.perf_counter()
-    done = subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "\\timing on",
-                           "-c", f"\\copy bench_copy_target FROM '{rows_csv}' (FORMAT csv)"],
-                          env=env, check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            psql,
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "\\timing on",
+            "-c",
+            f"\\copy bench_copy_target FROM '{rows_csv}' (FORMAT csv)",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     whole = time.perf_counter() - started
     timing = re.findall(r"Time: ([\d.]+) ms", done.stdout)
     if not timing:
@@ -290,8 +369,10 @@ def dlt_load(dsn: str, table: str, rows_arrow: Path, tmp: Path, env: dict) -> tu
         conn.execute("DROP SCHEMA IF EXISTS bench_dlt_staging CASCADE")
     workdir = tmp / "dlt"
     shutil.rmtree(workdir, ignore_errors=True)
-    whole, info = timed([str(DLT_PYTHON), str(ROOT / "bench" / "dlt_load.py"), str(rows_arrow),
-                         table.split(".")[1], str(workdir)], {**env, "DLT_DATA_DIR": str(tmp / "dlt-home")})
+    whole, info = timed(
+        [str(DLT_PYTHON), str(ROOT / "bench" / "dlt_load.py"), str(rows_arrow), table.split(".")[1], str(workdir)],
+        {**env, "DLT_DATA_DIR": str(tmp / "dlt-home")},
+    )
     with psycopg.connect(dsn, autocommit=True) as conn:
         loaded = conn.execute(f"SELECT count(*) FROM bench_dlt.{table.split('.')[1]}").fetchone()[0]
         conn.execute("DROP SCHEMA bench_dlt CASCADE")
@@ -305,18 +386,24 @@ def ratio(peer_s: float, ipkpi_s: float) -> float:
 
 
 def row_line(r: dict) -> str:
-    return (f"{r['feed']:<15}{r['rows']:>10,}  with start-up: ipkpi {r['ipkpi_s']:.2f} s, \\copy {r['copy_s']:.2f} s, "
-            f"dlt {r['dlt_s']:.2f} s; without: ipkpi {r['ipkpi_inner_s']:.2f} s, \\copy {r['copy_inner_s']:.2f} s, "
-            f"dlt {r['dlt_inner_s']:.2f} s (sandbox warm-up {r['warm_up_s']:.1f} s)")
+    return (
+        f"{r['feed']:<15}{r['rows']:>10,}  with start-up: ipkpi {r['ipkpi_s']:.2f} s, \\copy {r['copy_s']:.2f} s, "
+        f"dlt {r['dlt_s']:.2f} s; without: ipkpi {r['ipkpi_inner_s']:.2f} s, \\copy {r['copy_inner_s']:.2f} s, "
+        f"dlt {r['dlt_inner_s']:.2f} s (sandbox warm-up {r['warm_up_s']:.1f} s)"
+    )
 
 
 def report(results: list[dict], scale: int, months: list[str], repeat: int) -> str:
     """The Markdown table (printed, and recorded with --record) and the goals' verdicts."""
-    lines = [f"Sandbox ×{scale}, months {months[0]} … {months[-1]}, best of {repeat}, sides alternating. "
-             "Seconds; `% \\copy` = \\copy s / ipkpi s; `vs dlt` = dlt s / ipkpi s (> 1.00× = ipkpi ahead).", "",
-             "| feed | rows | ipkpi s | \\copy s | dlt s | % \\copy | vs dlt | ipkpi s (no start-up) | \\copy s "
-             "(no start-up) | dlt s (no start-up) | % \\copy (no start-up) | vs dlt (no start-up) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Sandbox ×{scale}, months {months[0]} … {months[-1]}, best of {repeat}, sides alternating. "
+        "Seconds; `% \\copy` = \\copy s / ipkpi s; `vs dlt` = dlt s / ipkpi s (> 1.00× = ipkpi ahead).",
+        "",
+        "| feed | rows | ipkpi s | \\copy s | dlt s | % \\copy | vs dlt | ipkpi s (no start-up) | \\copy s "
+        "(no start-up) | dlt s (no start-up) | % \\copy (no start-up) | vs dlt (no start-up) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
     def s(x: float) -> str:
         return "—" if x == float("inf") else f"{x:.2f}"
 
@@ -328,7 +415,8 @@ def report(results: list[dict], scale: int, months: list[str], repeat: int) -> s
             f"| {r['feed']} | {r['rows']:,} | {s(r['ipkpi_s'])} | {s(r['copy_s'])} | {s(r['dlt_s'])} | "
             f"{ratio(r['copy_s'], r['ipkpi_s']):.0%} | {times(ratio(r['dlt_s'], r['ipkpi_s']))} | "
             f"{s(r['ipkpi_inner_s'])} | {s(r['copy_inner_s'])} | {s(r['dlt_inner_s'])} | "
-            f"{ratio(r['copy_inner_s'], r['ipkpi_inner_s']):.0%} | {times(ratio(r['dlt_inner_s'], r['ipkpi_inner_s']))} |")
+            f"{ratio(r['copy_inner_s'], r['ipkpi_inner_s']):.0%} | {times(ratio(r['dlt_inner_s'], r['ipkpi_inner_s']))} |"
+        )
     lines.append("")
     goals = []
     for r in results:
@@ -340,15 +428,24 @@ def report(results: list[dict], scale: int, months: list[str], repeat: int) -> s
         if vs_dlt == vs_dlt:  # not NaN: dlt ran
             verdicts.append(f"ahead of dlt: {vs_dlt:.2f}× {'met' if vs_dlt > 1 else 'NOT met'}")
         goals.append(f"- {r['feed']}: " + "; ".join(verdicts))
-    lines += ["Goals (start-up included on every side):", *goals, "",
-              "The sandbox serves from its warm cache, but still on this machine's two cores: its CPU seconds "
-              "during ipkpi's best run (inside ipkpi's time, as an agency's server would not be): "
-              + ", ".join(f"{r['feed']} {r['sandbox_cpu_s']:.1f} s" for r in results) + ".", ""]
+    lines += [
+        "Goals (start-up included on every side):",
+        *goals,
+        "",
+        "The sandbox serves from its warm cache, but still on this machine's two cores: its CPU seconds "
+        "during ipkpi's best run (inside ipkpi's time, as an agency's server would not be): "
+        + ", ".join(f"{r['feed']} {r['sandbox_cpu_s']:.1f} s" for r in results)
+        + ".",
+        "",
+    ]
     dlt = next((r for r in results if r.get("dlt_version")), None)
     if dlt:
-        lines.append(f"dlt {dlt['dlt_version']} (bench/dlt-venv), the rows' load jobs in {', '.join(dlt['dlt_formats'])} "
-                     "(through ADBC; dlt's own state tables go as insert_values). Sandbox warm-up (its data generation, not timed): "
-                     + ", ".join(f"{r['feed']} {r['warm_up_s']:.1f} s" for r in results) + ".")
+        lines.append(
+            f"dlt {dlt['dlt_version']} (bench/dlt-venv), the rows' load jobs in {', '.join(dlt['dlt_formats'])} "
+            "(through ADBC; dlt's own state tables go as insert_values). Sandbox warm-up (its data generation, not timed): "
+            + ", ".join(f"{r['feed']} {r['warm_up_s']:.1f} s" for r in results)
+            + "."
+        )
     return "\n".join(lines) + "\n"
 
 

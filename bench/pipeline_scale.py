@@ -60,9 +60,13 @@ def main() -> None:
     parser.add_argument("--to", dest="last", default="2025-12")
     parser.add_argument("--record", action="store_true", help="write the figures into bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="leave Postgres and Airflow running")
-    parser.add_argument("--store", type=Path, help="keep the recorded responses in this directory and reuse "
-                        "those already there (same scale and IPKPI_HOME: the keys include the access tokens); "
-                        "default: a temporary directory, removed at the end")
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="keep the recorded responses in this directory and reuse "
+        "those already there (same scale and IPKPI_HOME: the keys include the access tokens); "
+        "default: a temporary directory, removed at the end",
+    )
     args = parser.parse_args()
 
     import json
@@ -92,24 +96,42 @@ def main() -> None:
 
     keys = settings.secrets["sandbox"]
     credentials = services.write_sandbox_credentials(settings)
-    sandbox = subprocess.Popen([sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port",
-                                str(settings.sandbox_port), "--credentials-file", str(credentials),
-                                "--scale", str(args.scale)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    sandbox = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(settings.sandbox_port),
+            "--credentials-file",
+            str(credentials),
+            "--scale",
+            str(args.scale),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     store = tempfile.TemporaryDirectory(prefix="ipkpi-replay-", dir=settings.home) if not args.store else None
     store_dir = args.store or Path(store.name)
     proxy = None
     sampler = None
     try:
         if "listening" not in (line := sandbox.stdout.readline()):  # e.g. its port still held
-            raise SystemExit(f"the sandbox did not start on port {settings.sandbox_port}: {line.strip() or 'no output'}")
+            raise SystemExit(
+                f"the sandbox did not start on port {settings.sandbox_port}: {line.strip() or 'no output'}"
+            )
         proxy = ReplayProxy(settings.sandbox_url, store_dir)
         print(f"national-scale run, sandbox ×{args.scale}, months {months[0]} … {months[-1]}", flush=True)
 
         # 1. the sandbox generates everything once, through the recording proxy (not timed)
         started = time.perf_counter()
         for source, conn_id in SOURCES.items():
-            client = FeedClient(Endpoint(conn_id, proxy.url, keys[conn_id.removeprefix("ipkpi_")]),
-                                timeout=(10.0, 1800.0))  # generation may take minutes on a loaded machine
+            client = FeedClient(
+                Endpoint(conn_id, proxy.url, keys[conn_id.removeprefix("ipkpi_")]), timeout=(10.0, 1800.0)
+            )  # generation may take minutes on a loaded machine
             try:
                 for period in months:
                     connector(source).fetch(client, period, etag=None)
@@ -122,7 +144,8 @@ def main() -> None:
         # 2. the services, with the agencies' connections on the proxy (not timed)
         for conn_id in set(SOURCES.values()):
             os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
-                {"conn_type": "http", "host": proxy.url, "password": keys[conn_id.removeprefix("ipkpi_")]})
+                {"conn_type": "http", "host": proxy.url, "password": keys[conn_id.removeprefix("ipkpi_")]}
+            )
         started = time.perf_counter()
         cmd_setup(settings)
         client = AirflowClient(settings)
@@ -143,10 +166,12 @@ def main() -> None:
         tasks = {ti["task_id"]: ti for ti in client.task_instances(run_id)}
         run = client.run(run_id)
         with psycopg.connect(settings.warehouse_dsn) as conn:
-            raw_rows = sum(conn.execute(f"SELECT count(*) FROM {connector(s).raw_table}").fetchone()[0]
-                           for s in SOURCES)
-            published = conn.execute("SELECT count(*) FROM published.kpi_values").fetchone()[0] \
-                if state == "success" else 0
+            raw_rows = sum(
+                conn.execute(f"SELECT count(*) FROM {connector(s).raw_table}").fetchone()[0] for s in SOURCES
+            )
+            published = (
+                conn.execute("SELECT count(*) FROM published.kpi_values").fetchone()[0] if state == "success" else 0
+            )
     finally:
         if sampler:
             sampler.stop()
@@ -159,8 +184,7 @@ def main() -> None:
         if not args.keep:
             services.stop_all(settings)
 
-    block = report(args, months, state, wall_s, tasks, run, raw_rows, published, generation_s, setup_s, sampler,
-                   proxy)
+    block = report(args, months, state, wall_s, tasks, run, raw_rows, published, generation_s, setup_s, sampler, proxy)
     print("\n" + block)
     if args.record:
         record("pipeline_scale", "National-scale run through Airflow (bench/pipeline_scale.py)", block, started_load)
@@ -178,22 +202,24 @@ def parse(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def report(args, months, state, wall_s, tasks, run, raw_rows, published, generation_s, setup_s, sampler,
-           proxy) -> str:
+def report(args, months, state, wall_s, tasks, run, raw_rows, published, generation_s, setup_s, sampler, proxy) -> str:
     ingest = {t: ti for t, ti in tasks.items() if t.startswith("ingest_")}
     run_start = parse(run["start_date"]) if run.get("start_date") else None
     ingest_end = max((parse(ti["end_date"]) for ti in ingest.values() if ti.get("end_date")), default=None)
     ingest_phase = (ingest_end - run_start).total_seconds() if run_start and ingest_end else float("nan")
     build, gate = seconds(tasks.get("transform", {})), seconds(tasks.get("validate", {}))
-    lines = [f"Sandbox ×{args.scale}, months {months[0]} … {months[-1]}, one DAG run of ipkpi_pipeline "
-             f"(LocalExecutor, parallelism 4); run {state}.", "",
-             "| what | figure |", "|---|---:|",
-             f"| end to end (trigger → run success) | {wall_s:.0f} s = {wall_s / 60:.1f} min "
-             f"({'goal ≤ 15 min met' if wall_s <= GOAL_S else 'goal ≤ 15 min NOT met'}) |",
-             f"| raw rows loaded | {raw_rows:,} |",
-             f"| published.kpi_values rows | {published:,} |",
-             f"| ingestion phase (run start → last ingest task's end; 6 tasks at once on 2 cores) | "
-             f"{ingest_phase:.0f} s |"]
+    lines = [
+        f"Sandbox ×{args.scale}, months {months[0]} … {months[-1]}, one DAG run of ipkpi_pipeline "
+        f"(LocalExecutor, parallelism 4); run {state}.",
+        "",
+        "| what | figure |",
+        "|---|---:|",
+        f"| end to end (trigger → run success) | {wall_s:.0f} s = {wall_s / 60:.1f} min "
+        f"({'goal ≤ 15 min met' if wall_s <= GOAL_S else 'goal ≤ 15 min NOT met'}) |",
+        f"| raw rows loaded | {raw_rows:,} |",
+        f"| published.kpi_values rows | {published:,} |",
+        f"| ingestion phase (run start → last ingest task's end; 6 tasks at once on 2 cores) | {ingest_phase:.0f} s |",
+    ]
     for task_id, ti in sorted(ingest.items()):
         lines.append(f"| · {task_id} (task duration) | {seconds(ti) or float('nan'):.0f} s |")
     for task_id in ("begin", "transform", "validate", "publish"):
@@ -201,16 +227,17 @@ def report(args, months, state, wall_s, tasks, run, raw_rows, published, generat
             lines.append(f"| {task_id} | {seconds(tasks[task_id]) or float('nan'):.1f} s |")
     if build and gate:
         lines.append(f"| gate's share of the pipeline's own build (validate / transform) | {gate / build:.0%} |")
-    lines += [f"| peak memory of the pipeline's processes, sum of PSS (sampled each second) | "
-              f"{sampler.peak_pss / 2 ** 30:.2f} GiB |",
-              f"| · Postgres / Airflow at that peak (PSS) | {sampler.at_peak['postgres'] / 2 ** 30:.2f} / "
-              f"{sampler.at_peak['airflow'] / 2 ** 30:.2f} GiB |",
-              f"| peak memory, sum of RSS (counts shared pages once per process) | "
-              f"{sampler.peak_rss / 2 ** 30:.2f} GiB |",
-              f"| processes at most | {sampler.peak_processes} |",
-              f"| not timed: sandbox generation (recorded through bench/replay.py) | {generation_s:.0f} s |",
-              f"| not timed: services start (Postgres, Airflow) | {setup_s:.0f} s |",
-              f"| requests replayed / served live by the sandbox during the run | {proxy.hits:,} / {proxy.misses:,} |"]
+    lines += [
+        f"| peak memory of the pipeline's processes, sum of PSS (sampled each second) | "
+        f"{sampler.peak_pss / 2**30:.2f} GiB |",
+        f"| · Postgres / Airflow at that peak (PSS) | {sampler.at_peak['postgres'] / 2**30:.2f} / "
+        f"{sampler.at_peak['airflow'] / 2**30:.2f} GiB |",
+        f"| peak memory, sum of RSS (counts shared pages once per process) | {sampler.peak_rss / 2**30:.2f} GiB |",
+        f"| processes at most | {sampler.peak_processes} |",
+        f"| not timed: sandbox generation (recorded through bench/replay.py) | {generation_s:.0f} s |",
+        f"| not timed: services start (Postgres, Airflow) | {setup_s:.0f} s |",
+        f"| requests replayed / served live by the sandbox during the run | {proxy.hits:,} / {proxy.misses:,} |",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -243,8 +270,11 @@ class MemorySampler:
             postmaster = [int(pid_file.read_text().split()[0])]
         except (OSError, ValueError, IndexError):
             pass
-        airflow = [pid for name in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor")
-                   if (pid := services.running_pid(self.settings, name))]
+        airflow = [
+            pid
+            for name in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor")
+            if (pid := services.running_pid(self.settings, name))
+        ]
         return {"postgres": postmaster, "airflow": airflow}
 
     def _run(self) -> None:

@@ -20,8 +20,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade",
-              "te", "trailer", "date", "server"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "proxy-connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "date",
+    "server",
+}
 CONDITIONAL = ("if-none-match", "if-modified-since")
 
 
@@ -42,7 +52,7 @@ class ReplayProxy:
             # took minutes longer through the proxy than the pipeline's own work)
             disable_nagle_algorithm = True
 
-            def do_GET(self):  # noqa: N802 - the http.server interface
+            def do_GET(self):
                 proxy.handle(self)
 
             def log_message(self, *args):  # quiet
@@ -88,16 +98,14 @@ class ReplayProxy:
     def _forward(self, request: BaseHTTPRequestHandler) -> tuple[int, list, bytes]:
         conn = getattr(self.local, "conn", None)
         if conn is None:
-            conn = self.local.conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port,
-                                                                timeout=600)
+            conn = self.local.conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=600)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}}
         try:
             conn.request("GET", request.path, headers=headers)
             response = conn.getresponse()
         except (http.client.HTTPException, OSError):  # a dropped keep-alive: once more on a new connection
             conn.close()
-            conn = self.local.conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port,
-                                                                timeout=600)
+            conn = self.local.conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=600)
             conn.request("GET", request.path, headers=headers)
             response = conn.getresponse()
         body = response.read()

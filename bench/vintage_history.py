@@ -39,11 +39,17 @@ def vintage_size(dsn: str) -> tuple[int, int]:
     import psycopg
 
     with psycopg.connect(dsn) as conn:
-        size = conn.execute("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-                            "WHERE c.relnamespace = 'vintage'::regnamespace AND c.relkind = 'r'").fetchone()[0]
-        rows = sum(conn.execute(f"SELECT count(*) FROM vintage.{t}").fetchone()[0] for (t,) in conn.execute(
-            "SELECT relname FROM pg_class WHERE relnamespace = 'vintage'::regnamespace AND relkind = 'r' "
-            "AND relname LIKE '%%_history'").fetchall())
+        size = conn.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "WHERE c.relnamespace = 'vintage'::regnamespace AND c.relkind = 'r'"
+        ).fetchone()[0]
+        rows = sum(
+            conn.execute(f"SELECT count(*) FROM vintage.{t}").fetchone()[0]
+            for (t,) in conn.execute(
+                "SELECT relname FROM pg_class WHERE relnamespace = 'vintage'::regnamespace AND relkind = 'r' "
+                "AND relname LIKE '%%_history'"
+            ).fetchall()
+        )
     return int(size), rows
 
 
@@ -52,13 +58,21 @@ def revise(count: int, rng: random.Random):
     from psycopg import sql
 
     def change(conn, schema: str, publication_id: str) -> None:
-        cells = conn.execute(sql.SQL("SELECT kpi_code, period, region_code FROM {}.kpi_values "
-                                     "WHERE grain = 'month' AND value IS NOT NULL ORDER BY 1, 2, 3").format(
-            sql.Identifier(schema))).fetchall()
+        cells = conn.execute(
+            sql.SQL(
+                "SELECT kpi_code, period, region_code FROM {}.kpi_values "
+                "WHERE grain = 'month' AND value IS NOT NULL ORDER BY 1, 2, 3"
+            ).format(sql.Identifier(schema))
+        ).fetchall()
         for kpi, period, region in rng.sample(cells, count):
-            conn.execute(sql.SQL("UPDATE {}.kpi_values SET value = value + 1 WHERE kpi_code = %s AND region_code = %s "
-                                 "AND ((grain = 'month' AND period = %s) OR (grain = 'year' AND period = %s))").format(
-                sql.Identifier(schema)), (kpi, region, period, period[:4]))
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {}.kpi_values SET value = value + 1 WHERE kpi_code = %s AND region_code = %s "
+                    "AND ((grain = 'month' AND period = %s) OR (grain = 'year' AND period = %s))"
+                ).format(sql.Identifier(schema)),
+                (kpi, region, period, period[:4]),
+            )
+
     return change
 
 
@@ -81,8 +95,12 @@ def main() -> None:
     settings = Settings.from_env()
     dsn = fresh_database(settings, "ipkpi")
     started = time.monotonic()
-    subprocess.run([str(Path(sys.executable).with_name("ipkpi")), "ingest", "--from", args.first, "--to", args.last],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [str(Path(sys.executable).with_name("ipkpi")), "ingest", "--from", args.first, "--to", args.last],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     ingested = time.monotonic() - started
     from ipkpi import pipeline
 
@@ -99,8 +117,13 @@ def main() -> None:
     rng = random.Random(15)
     started = time.monotonic()
     for i in range(args.publications):
-        republish(dsn, revise(args.revisions, rng), periods=f"{args.first}…{args.last}",
-                  fingerprint=f"bench {i}", detail={"bench": "vintage_history", "gate": "not run: a benchmark"})
+        republish(
+            dsn,
+            revise(args.revisions, rng),
+            periods=f"{args.first}…{args.last}",
+            fingerprint=f"bench {i}",
+            detail={"bench": "vintage_history", "gate": "not run: a benchmark"},
+        )
     each = (time.monotonic() - started) / max(args.publications, 1)
     size, rows = vintage_size(dsn)
     import psycopg
@@ -110,17 +133,23 @@ def main() -> None:
         cells = conn.execute("SELECT count(*) FROM published.kpi_values").fetchone()[0]
     services.stop_all(settings)
     ratio = size / first_size
-    lines = [f"default dataset {args.first} … {args.last}: ingest {ingested:.0f} s, first publication "
-             f"{first_seconds:.0f} s; kpi_values {cells:,} cells",
-             f"after the first publication: vintage tables {first_size / 1e6:.2f} MB, {first_rows:,} history rows",
-             f"after {args.publications} more publications, {args.revisions} month cells (+ their year cells) revised "
-             f"in each: {size / 1e6:.2f} MB, {rows:,} history rows, {revisions:,} revisions rows; "
-             f"{each:.2f} s per republication (clone, swap, vintage)",
-             f"ratio {ratio:.3f} (goal ≤ {GOAL}): {'met' if ratio <= GOAL else 'NOT met'}"]
+    lines = [
+        f"default dataset {args.first} … {args.last}: ingest {ingested:.0f} s, first publication "
+        f"{first_seconds:.0f} s; kpi_values {cells:,} cells",
+        f"after the first publication: vintage tables {first_size / 1e6:.2f} MB, {first_rows:,} history rows",
+        f"after {args.publications} more publications, {args.revisions} month cells (+ their year cells) revised "
+        f"in each: {size / 1e6:.2f} MB, {rows:,} history rows, {revisions:,} revisions rows; "
+        f"{each:.2f} s per republication (clone, swap, vintage)",
+        f"ratio {ratio:.3f} (goal ≤ {GOAL}): {'met' if ratio <= GOAL else 'NOT met'}",
+    ]
     print("\n".join(lines))
     if args.record:
-        record("vintage_history", "Vintage history storage (bench/vintage_history.py)",
-               "\n".join(f"- {line}" for line in lines), started_load)
+        record(
+            "vintage_history",
+            "Vintage history storage (bench/vintage_history.py)",
+            "\n".join(f"- {line}" for line in lines),
+            started_load,
+        )
 
 
 if __name__ == "__main__":

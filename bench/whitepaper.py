@@ -51,26 +51,40 @@ def main() -> int:
     walls = []
     for i in range(args.runs):
         started = time.monotonic()
-        out = subprocess.run([sys.executable, "-c", CHILD, str(args.year), str(args.out)], cwd=ROOT,
-                             capture_output=True, text=True, env=os.environ.copy())
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(args.year), str(args.out)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+        )
         wall = time.monotonic() - started
         if out.returncode != 0:
             print(out.stderr, file=sys.stderr)
             return 1
         result = json.loads(out.stdout.strip().splitlines()[-1])
         walls.append(wall)
-        print(f"run {i + 1}: {wall:5.1f} s wall (in-process {result['timings']['total']:.1f} s), "
-              f"{result['figures']} figures, PDF {result['pdf_bytes'] / 1e6:.1f} MB", flush=True)
+        print(
+            f"run {i + 1}: {wall:5.1f} s wall (in-process {result['timings']['total']:.1f} s), "
+            f"{result['figures']} figures, PDF {result['pdf_bytes'] / 1e6:.1f} MB",
+            flush=True,
+        )
     split = ", ".join(f"{k} {v:.2f} s" for k, v in result["timings"].items() if k != "total")
     best, worst = min(walls), max(walls)
-    line = (f"white paper {args.year} (publication {result['publication_id']}): best {best:.1f} s, worst {worst:.1f} s "
-            f"(goal ≤ {GOAL_SECONDS:.0f} s: {'met' if worst <= GOAL_SECONDS else 'NOT met'}); last run: {split}")
+    line = (
+        f"white paper {args.year} (publication {result['publication_id']}): best {best:.1f} s, worst {worst:.1f} s "
+        f"(goal ≤ {GOAL_SECONDS:.0f} s: {'met' if worst <= GOAL_SECONDS else 'NOT met'}); last run: {split}"
+    )
     print(line)
     if args.record:
-        record("whitepaper", "White paper generation (bench/whitepaper.py)",
-               f"{args.runs} runs, each a fresh process.\n\n" + "\n".join(
-                   f"- run {i + 1}: {wall:.1f} s wall" for i, wall in enumerate(walls)) + f"\n- {line}\n",
-               started_load)
+        record(
+            "whitepaper",
+            "White paper generation (bench/whitepaper.py)",
+            f"{args.runs} runs, each a fresh process.\n\n"
+            + "\n".join(f"- run {i + 1}: {wall:.1f} s wall" for i, wall in enumerate(walls))
+            + f"\n- {line}\n",
+            started_load,
+        )
     return 0 if worst <= GOAL_SECONDS else 1
 
 

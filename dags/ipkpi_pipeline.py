@@ -28,8 +28,9 @@ def _scope():
 
     context = get_current_context()
     dag_run = context["dag_run"]
-    return run_scope(context["data_interval_start"], context["data_interval_end"], dag_run.conf,
-                     getattr(dag_run, "run_after", None))
+    return run_scope(
+        context["data_interval_start"], context["data_interval_end"], dag_run.conf, getattr(dag_run, "run_after", None)
+    )
 
 
 def _on_failure(context) -> None:
@@ -50,8 +51,12 @@ def _reschedule(holder) -> None:
 
 
 def ingestion_task(source: str):
-    @task(task_id=f"ingest_{source}", retries=INGEST_TASK_RETRIES, retry_delay=timedelta(seconds=INGEST_RETRY_DELAY_SECONDS),
-          retry_exponential_backoff=True)
+    @task(
+        task_id=f"ingest_{source}",
+        retries=INGEST_TASK_RETRIES,
+        retry_delay=timedelta(seconds=INGEST_RETRY_DELAY_SECONDS),
+        retry_exponential_backoff=True,
+    )
     def ingest_source() -> dict:
         from ipkpi.pipeline import ingest
 
@@ -67,8 +72,12 @@ def ingestion_task(source: str):
     start_date=pendulum.datetime(2018, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 1, "retry_delay": timedelta(seconds=10), "on_failure_callback": _on_failure,
-                  "execution_timeout": timedelta(minutes=task_timeout_minutes())},
+    default_args={
+        "retries": 1,
+        "retry_delay": timedelta(seconds=10),
+        "on_failure_callback": _on_failure,
+        "execution_timeout": timedelta(minutes=task_timeout_minutes()),
+    },
     tags=["ipkpi"],
     doc_md=__doc__,
 )
@@ -80,8 +89,9 @@ def ipkpi_pipeline():
         from ipkpi.pipeline import begin as begin_publication
 
         scope = _scope()
-        return begin_publication(scope.describe(ingested), scope.instant, run_id=get_current_context()["run_id"],
-                                 on_busy=_reschedule)
+        return begin_publication(
+            scope.describe(ingested), scope.instant, run_id=get_current_context()["run_id"], on_busy=_reschedule
+        )
 
     @task
     def transform(publication_id: str) -> str:

@@ -44,8 +44,13 @@ def ipkpi_whitepaper():
             if requested:
                 raise
             raise AirflowSkipException(str(exc)) from exc
-        return {"year": year, "html": str(result["html"]), "pdf": str(result["pdf"]),
-                "publication_id": result["publication_id"], "seconds": round(result["timings"]["total"], 1)}
+        return {
+            "year": year,
+            "html": str(result["html"]),
+            "pdf": str(result["pdf"]),
+            "publication_id": result["publication_id"],
+            "seconds": round(result["timings"]["total"], 1),
+        }
 
     whitepaper()
 

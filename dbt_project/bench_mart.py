@@ -73,15 +73,14 @@ def main() -> int:
     parser.add_argument("--record", action="store_true", help="write the figures into bench/RESULTS.md")
     args = parser.parse_args()
 
+    from bench.results import load_average
     from ingest.http import Endpoint
     from ingest.registry import SOURCES
     from ingest.runner import ingest_months
-    from ipkpi.config import Settings
     from ipkpi import services
+    from ipkpi.config import Settings
     from sandbox import SandboxConfig, start_server
     from tests.mart import harness
-
-    from bench.results import load_average
 
     started_load = load_average()
     settings = Settings.from_env()
@@ -102,11 +101,11 @@ def main() -> int:
         return harness.dbt(list(dbt_args), dsn, home, publication_id="pub-bench")
 
     try:
-        added = ALL[-args.repeat:]
+        added = ALL[-args.repeat :]
         for label, history in (("1y", 12), ("8y", len(ALL) - args.repeat)):
             dsn = harness.fresh_database(settings, f"bench_{label}")
             home = settings.home / label
-            before = ALL[len(ALL) - args.repeat - history: len(ALL) - args.repeat]
+            before = ALL[len(ALL) - args.repeat - history : len(ALL) - args.repeat]
             ingest_s = ingest(dsn, before)
             first_s = dbt(dsn, home, "build")
             walls, models, tests, full_walls, full_models = [], [], [], [], []
@@ -118,27 +117,37 @@ def main() -> int:
                 tests.append(t)
                 full_walls.append(dbt(dsn, home, "build", "--full-refresh"))  # the control, same data
                 full_models.append(node_seconds(home)[0])
-            scenario = {"months": f"{before[0]} … {before[-1]}", "added": added,
-                        "ingest_history_s": round(ingest_s, 1), "first_build_s": round(first_s, 1),
-                        "dbt_build_wall_s": [round(x, 2) for x in walls],
-                        "models_s": [round(x, 2) for x in models],
-                        "tests_s": [round(x, 2) for x in tests],
-                        "full_refresh_wall_s": [round(x, 2) for x in full_walls],
-                        "full_refresh_models_s": [round(x, 2) for x in full_models]}
+            scenario = {
+                "months": f"{before[0]} … {before[-1]}",
+                "added": added,
+                "ingest_history_s": round(ingest_s, 1),
+                "first_build_s": round(first_s, 1),
+                "dbt_build_wall_s": [round(x, 2) for x in walls],
+                "models_s": [round(x, 2) for x in models],
+                "tests_s": [round(x, 2) for x in tests],
+                "full_refresh_wall_s": [round(x, 2) for x in full_walls],
+                "full_refresh_models_s": [round(x, 2) for x in full_models],
+            }
             if label == "8y":
                 scenario["noop_build_s"] = round(dbt(dsn, home, "build"), 2)
             results[f"history_{label}"] = scenario
-            print(f"{label}: history {before[0]} … {before[-1]}, one new month: dbt build {walls} s "
-                  f"(models {models} s, tests {tests} s); full rebuild {full_walls} s", flush=True)
+            print(
+                f"{label}: history {before[0]} … {before[-1]}, one new month: dbt build {walls} s "
+                f"(models {models} s, tests {tests} s); full rebuild {full_walls} s",
+                flush=True,
+            )
         for kind in ("dbt_build_wall_s", "models_s", "tests_s", "full_refresh_wall_s"):
             one = statistics.median(results["history_1y"][kind])
             eight = statistics.median(results["history_8y"][kind])
             results[f"ratio_{kind}"] = round(eight / one, 3)
-            print(f"{kind}: median 1y {one:.2f} s, 8y {eight:.2f} s, ratio 8y/1y {eight / one:.3f}"
-                  + (" (goal ≤ 1.2)" if kind == "dbt_build_wall_s" else ""))
+            print(
+                f"{kind}: median 1y {one:.2f} s, 8y {eight:.2f} s, ratio 8y/1y {eight / one:.3f}"
+                + (" (goal ≤ 1.2)" if kind == "dbt_build_wall_s" else "")
+            )
         eight = results["history_8y"]
         results["full_over_incremental_8y"] = round(
-            statistics.median(eight["full_refresh_wall_s"]) / statistics.median(eight["dbt_build_wall_s"]), 3)
+            statistics.median(eight["full_refresh_wall_s"]) / statistics.median(eight["dbt_build_wall_s"]), 3
+        )
     finally:
         server.stop()
         if not was_up:  # leave no server behind that the benchmark started
@@ -149,30 +158,41 @@ def main() -> int:
     if args.record:
         from bench.results import record
 
-        record("bench_mart", "dbt mart: incremental month vs history, full-rebuild control "
-               "(dbt_project/bench_mart.py)", report(results), started_load)
+        record(
+            "bench_mart",
+            "dbt mart: incremental month vs history, full-rebuild control (dbt_project/bench_mart.py)",
+            report(results),
+            started_load,
+        )
     return 0
 
 
 def report(results: dict) -> str:
     """The Markdown block bench/RESULTS.md holds."""
-    rows = ["| history | months held | one new month: `dbt build` wall s (median) | models s | tests s | "
-            "full rebuild (`--full-refresh`) wall s (median) | full / incremental |",
-            "|---|---|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| history | months held | one new month: `dbt build` wall s (median) | models s | tests s | "
+        "full rebuild (`--full-refresh`) wall s (median) | full / incremental |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for label in ("1y", "8y"):
         s = results[f"history_{label}"]
         incremental, full = statistics.median(s["dbt_build_wall_s"]), statistics.median(s["full_refresh_wall_s"])
-        rows.append(f"| {label} | {s['months']} (+{', '.join(s['added'])}) | {incremental:.1f} "
-                    f"{s['dbt_build_wall_s']} | {statistics.median(s['models_s']):.1f} | "
-                    f"{statistics.median(s['tests_s']):.1f} | {full:.1f} {s['full_refresh_wall_s']} | "
-                    f"{full / incremental:.2f}× |")
+        rows.append(
+            f"| {label} | {s['months']} (+{', '.join(s['added'])}) | {incremental:.1f} "
+            f"{s['dbt_build_wall_s']} | {statistics.median(s['models_s']):.1f} | "
+            f"{statistics.median(s['tests_s']):.1f} | {full:.1f} {s['full_refresh_wall_s']} | "
+            f"{full / incremental:.2f}× |"
+        )
     ratio = results["ratio_dbt_build_wall_s"]
-    return (f"Sandbox ×{results['scale']}, {results['repeat']} months added one at a time in each scenario.\n\n"
-            + "\n".join(rows) + "\n\n"
-            f"Incremental build, 8 years / 1 year of history: {ratio:.2f} (goal ≤ 1.2: "
-            f"{'met' if ratio <= 1.2 else 'NOT met'}). `dbt build` with nothing new (8 years): "
-            f"{results['history_8y']['noop_build_s']} s. Ingestion (not timed) of the 8-year history: "
-            f"{results['history_8y']['ingest_history_s']} s.\n")
+    return (
+        f"Sandbox ×{results['scale']}, {results['repeat']} months added one at a time in each scenario.\n\n"
+        + "\n".join(rows)
+        + "\n\n"
+        f"Incremental build, 8 years / 1 year of history: {ratio:.2f} (goal ≤ 1.2: "
+        f"{'met' if ratio <= 1.2 else 'NOT met'}). `dbt build` with nothing new (8 years): "
+        f"{results['history_8y']['noop_build_s']} s. Ingestion (not timed) of the 8-year history: "
+        f"{results['history_8y']['ingest_history_s']} s.\n"
+    )
 
 
 if __name__ == "__main__":

@@ -24,12 +24,21 @@ def main() -> int:
 
     token = http.get(f"{base}/api/session/properties", timeout=10).json().get("setup-token")
     if token:  # a fresh Metabase: create the admin (this also logs in)
-        response = http.post(f"{base}/api/setup", timeout=30, json={
-            "token": token,
-            "user": {"email": email, "password": password, "first_name": "ipkpi", "last_name": "admin",
-                     "site_name": "宁波市知识产权统计"},
-            "prefs": {"site_name": "宁波市知识产权统计", "site_locale": "zh", "allow_tracking": False},
-        })
+        response = http.post(
+            f"{base}/api/setup",
+            timeout=30,
+            json={
+                "token": token,
+                "user": {
+                    "email": email,
+                    "password": password,
+                    "first_name": "ipkpi",
+                    "last_name": "admin",
+                    "site_name": "宁波市知识产权统计",
+                },
+                "prefs": {"site_name": "宁波市知识产权统计", "site_locale": "zh", "allow_tracking": False},
+            },
+        )
     else:
         response = http.post(f"{base}/api/session", timeout=30, json={"username": email, "password": password})
     response.raise_for_status()
@@ -40,17 +49,25 @@ def main() -> int:
     if any(d.get("name") == DATABASE_NAME for d in databases):
         print(f"metabase: {DATABASE_NAME!r} already registered")
         return 0
-    http.post(f"{base}/api/database", timeout=60, json={
-        "engine": "postgres",
-        "name": DATABASE_NAME,
-        "details": {
-            "host": os.environ["WAREHOUSE_HOST"], "port": int(os.environ["WAREHOUSE_PORT"]),
-            "dbname": os.environ["WAREHOUSE_DB"], "user": os.environ["BI_READER_USER"],
-            "password": os.environ["BI_READER_PASSWORD"], "ssl": False,
-            # BI sees the publication only (bi_reader could not read anything else anyway)
-            "schema-filters-type": "inclusion", "schema-filters-patterns": "published",
+    http.post(
+        f"{base}/api/database",
+        timeout=60,
+        json={
+            "engine": "postgres",
+            "name": DATABASE_NAME,
+            "details": {
+                "host": os.environ["WAREHOUSE_HOST"],
+                "port": int(os.environ["WAREHOUSE_PORT"]),
+                "dbname": os.environ["WAREHOUSE_DB"],
+                "user": os.environ["BI_READER_USER"],
+                "password": os.environ["BI_READER_PASSWORD"],
+                "ssl": False,
+                # BI sees the publication only (bi_reader could not read anything else anyway)
+                "schema-filters-type": "inclusion",
+                "schema-filters-patterns": "published",
+            },
         },
-    }).raise_for_status()
+    ).raise_for_status()
     print(f"metabase: registered {DATABASE_NAME!r} as {os.environ['BI_READER_USER']}, schema published")
     return 0
 

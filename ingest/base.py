@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from ingest.calendar import Rhythm
+
 # FeedError: a payload or a response the contract does not allow (or over a bound of
 # ingest.limits): fails the task, names source, period and URL. Defined with the HTTP layer, which
 # raises it too; connectors import it from here.
@@ -100,4 +101,3 @@ class Source(Protocol):
     def parse(self, payloads: list[Payload], period: str) -> Parsed: ...
 
     # optional: ``check_history(conn, period, parsed) -> Parsed`` for rules that need earlier months
-

@@ -94,9 +94,13 @@ def is_due(period: str, held: MonthHeld | None, rhythm: Rhythm) -> bool:
 
 
 def held_months(conn, source: str) -> dict[str, MonthHeld]:
-    return {period: MonthHeld(status, published, checked) for period, status, published, checked in conn.execute(
-        "SELECT period, status, agency_published_at, last_checked_at FROM raw.source_months WHERE source = %s",
-        (source,))}
+    return {
+        period: MonthHeld(status, published, checked)
+        for period, status, published, checked in conn.execute(
+            "SELECT period, status, agency_published_at, last_checked_at FROM raw.source_months WHERE source = %s",
+            (source,),
+        )
+    }
 
 
 def due_months(conn, source, first_month: str, instant: datetime) -> list[str]:

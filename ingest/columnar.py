@@ -90,8 +90,9 @@ class ColumnarRows:
             yield sink.getvalue()
 
 
-def parse_csv_columnar(payload: Payload, content: str, header: list[str], index: list[int],
-                       fields: tuple[Field, ...]) -> Parsed:
+def parse_csv_columnar(
+    payload: Payload, content: str, header: list[str], index: list[int], fields: tuple[Field, ...]
+) -> Parsed:
     """Read a decoded CSV export whose header (``header``, fields at ``index``) is already checked."""
     width = len(header)
     ragged: list[tuple[int, list[str]]] = []
@@ -104,10 +105,13 @@ def parse_csv_columnar(payload: Payload, content: str, header: list[str], index:
     table = pcsv.read_csv(
         io.BytesIO(content.encode("utf-8")),
         read_options=pcsv.ReadOptions(use_threads=False, skip_rows=1, column_names=names),  # numbered rows
-        parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
-                                        invalid_row_handler=wrong_width),
-        convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                            strings_can_be_null=False, quoted_strings_can_be_null=False))
+        parse_options=pcsv.ParseOptions(
+            newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=wrong_width
+        ),
+        convert_options=pcsv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    )
     rows = row_numbers(table.num_rows, [number for number, _ in ragged])
     cells = {i: pc.utf8_trim(table.column(f"c{i}"), WHITESPACE) for i in range(width)}
     blank = _all(pc.equal(cells[i], "") for i in range(width))
@@ -121,16 +125,26 @@ def parse_csv_columnar(payload: Payload, content: str, header: list[str], index:
     keep = pc.and_(pc.invert(blank), pc.is_null(reason))
     refused = pc.and_(pc.invert(blank), pc.is_valid(reason))
 
-    good = pa.table([pa.repeat(pa.scalar(payload.page, pa.int32()), table.num_rows), rows, *values],
-                    names=["source_page", "source_row", *[f.column for f in fields]]).filter(keep)
+    good = pa.table(
+        [pa.repeat(pa.scalar(payload.page, pa.int32()), table.num_rows), rows, *values],
+        names=["source_page", "source_row", *[f.column for f in fields]],
+    ).filter(keep)
     parsed = Parsed(rows=ColumnarRows(good))
     records = table.filter(refused).to_pylist()  # the cells as received, untrimmed
     for row, why, record in zip(rows.filter(refused).to_pylist(), reason.filter(refused).to_pylist(), records):
-        parsed.rejected.append(Rejected(payload.page, row, why, {f.source: record[f"c{i}"] for f, i in zip(fields, index)}))
+        parsed.rejected.append(
+            Rejected(payload.page, row, why, {f.source: record[f"c{i}"] for f, i in zip(fields, index)})
+        )
     for number, got in ragged:
         if got and any(c.strip(WHITESPACE) for c in got):
-            parsed.rejected.append(Rejected(payload.page, number, "wrong_column_count",
-                                            {f.source: (got[i] if i < len(got) else None) for f, i in zip(fields, index)}))
+            parsed.rejected.append(
+                Rejected(
+                    payload.page,
+                    number,
+                    "wrong_column_count",
+                    {f.source: (got[i] if i < len(got) else None) for f, i in zip(fields, index)},
+                )
+            )
     parsed.rejected.sort(key=lambda r: r.row)
     return parsed
 
@@ -172,8 +186,11 @@ def read_column(f: Field, cells: pa.Array) -> tuple[pa.Array, pa.Array]:
         value = pc.replace_substring(cells, ",", "") if f.thousands else cells
         negative = pc.and_(pc.starts_with(value, "-"), pc.match_substring_regex(value, "[1-9]"))  # "-0" is 0
         missing = pa.scalar(None if f.optional else f"missing:{name}", pa.string())
-        reason = pc.if_else(empty, missing, pc.if_else(pc.fill_null(ok, False), pa.scalar(None, pa.string()),
-                                                       f"unparsable_number:{name}"))
+        reason = pc.if_else(
+            empty,
+            missing,
+            pc.if_else(pc.fill_null(ok, False), pa.scalar(None, pa.string()), f"unparsable_number:{name}"),
+        )
         reason = pc.coalesce(reason, _reason(pc.and_(ok, negative), f"negative_number:{name}"))
         return _null_where(empty, value), reason
     if f.kind == "timestamp":
@@ -223,8 +240,9 @@ def _numbers(f: Field, values) -> tuple[pa.Array, pa.Array]:
     text = pa.array([None if v is None else repr(v) for v in values], pa.string())
     missing = pa.scalar(None if f.optional else f"missing:{f.source}", pa.string())
     reason = pc.if_else(pc.is_null(text), missing, pa.scalar(None, pa.string()))
-    reason = pc.coalesce(reason, _reason(pc.is_in(text, value_set=pa.array(["nan", "inf", "-inf"])),
-                                         f"unparsable_number:{f.source}"))
+    reason = pc.coalesce(
+        reason, _reason(pc.is_in(text, value_set=pa.array(["nan", "inf", "-inf"])), f"unparsable_number:{f.source}")
+    )
     negative = pc.and_(pc.starts_with(text, "-"), pc.match_substring_regex(text, "[1-9]"))  # -0.0 is 0
     reason = pc.coalesce(reason, _reason(negative, f"negative_number:{f.source}"))
     return _null_where(pc.fill_null(pc.is_valid(reason), False), text), reason
@@ -260,15 +278,22 @@ def read_records(pages, fields: tuple[Field, ...], period: str | None = None) ->
             rows = np.arange(1, len(items) + 1, dtype=np.int32)
         else:
             positions = [i for i, r in enumerate(items, start=1) if type(r) is dict]
-            not_objects += [Rejected(page, i, "not_an_object", r) for i, r in enumerate(items, start=1)
-                            if type(r) is not dict]
+            not_objects += [
+                Rejected(page, i, "not_an_object", r) for i, r in enumerate(items, start=1) if type(r) is not dict
+            ]
             records.extend(items[i - 1] for i in positions)
             rows = np.array(positions, dtype=np.int32)
         row_of.append(rows)
         page_of.append(np.full(len(rows), page, dtype=np.int32))
     columns = [_values_of(records, f.source) for f in fields]
-    parsed = read_table(columns, fields, np.concatenate(page_of or [np.array([], np.int32)]),
-                        np.concatenate(row_of or [np.array([], np.int32)]), records.__getitem__, period)
+    parsed = read_table(
+        columns,
+        fields,
+        np.concatenate(page_of or [np.array([], np.int32)]),
+        np.concatenate(row_of or [np.array([], np.int32)]),
+        records.__getitem__,
+        period,
+    )
     if not_objects:
         parsed.rejected = sorted(parsed.rejected + not_objects, key=lambda r: (r.page, r.row))
     return parsed
@@ -282,8 +307,9 @@ def _values_of(records: list[dict], name: str) -> list:
         return [r.get(name) for r in records]
 
 
-def read_table(columns, fields: tuple[Field, ...], pages: np.ndarray, rows: np.ndarray, record,
-               period: str | None = None) -> Parsed:
+def read_table(
+    columns, fields: tuple[Field, ...], pages: np.ndarray, rows: np.ndarray, record, period: str | None = None
+) -> Parsed:
     """Decoded records given as one sequence of values per field (in the fields' order), with
     each record's page and row; ``record(i)`` is the i-th record as kept in quarantine."""
     values, reasons = [], []
@@ -293,8 +319,10 @@ def read_table(columns, fields: tuple[Field, ...], pages: np.ndarray, rows: np.n
         reasons.append(reason)
     reason = pc.coalesce(*reasons) if reasons else pa.nulls(len(pages), pa.string())
     keep = pc.is_null(reason)
-    good = pa.table([pa.array(pages, pa.int32()), pa.array(rows, pa.int32()), *values],
-                    names=["source_page", "source_row", *[f.column for f in fields]]).filter(keep)
+    good = pa.table(
+        [pa.array(pages, pa.int32()), pa.array(rows, pa.int32()), *values],
+        names=["source_page", "source_row", *[f.column for f in fields]],
+    ).filter(keep)
     parsed = Parsed(rows=ColumnarRows(good))
     bad = pc.indices_nonzero(pc.invert(keep)).to_numpy()
     for i, why in zip(bad.tolist(), reason.take(pa.array(bad)).to_pylist()):
@@ -335,7 +363,7 @@ def _byte_matrix(fixed: pa.Array, width: int) -> np.ndarray:
     """A fixed-size-binary column's bytes, one row per value (no copy)."""
     if isinstance(fixed, pa.ChunkedArray):  # a table's column
         fixed = pa.concat_arrays(fixed.chunks) if fixed.num_chunks else pa.array([], pa.binary(width))
-    flat = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)[fixed.offset * width:(fixed.offset + len(fixed)) * width]
+    flat = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)[fixed.offset * width : (fixed.offset + len(fixed)) * width]
     return flat.reshape(-1, width)
 
 

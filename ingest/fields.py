@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cached_property, lru_cache, partial
 from pathlib import Path
@@ -36,8 +37,10 @@ _INTEGER_RE = re.compile(INTEGER)
 _USCC_VALUE = {c: i for i, c in enumerate(USCC_CHARSET)}
 # a timestamp as the JSON feeds write it, ranges checked (the day of the month is checked apart):
 # such a text means the same instant to Python and to Postgres, so it is loaded as received
-ISO_TIMESTAMP = (r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-                 r"([+-]([01][0-9]|2[0-3]):[0-5][0-9]|Z)$")
+ISO_TIMESTAMP = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"([+-]([01][0-9]|2[0-3]):[0-5][0-9]|Z)$"
+)
 FOUR_PLACES = Decimal("0.0001")
 
 

@@ -18,8 +18,17 @@ from ingest.limits import Limits, megabytes
 RATIO_FLOOR = 1 << 20
 
 
-def fetch_file(client: FeedClient, source: str, period: str, path: str, *, etag: str | None,
-               headers: dict | None = None, params: dict | None = None, auth=None) -> Fetched:
+def fetch_file(
+    client: FeedClient,
+    source: str,
+    period: str,
+    path: str,
+    *,
+    etag: str | None,
+    headers: dict | None = None,
+    params: dict | None = None,
+    auth=None,
+) -> Fetched:
     headers = dict(headers or {})
     if etag:
         headers["If-None-Match"] = etag  # cheap re-check of a month we hold: 304 if not re-issued
@@ -31,9 +40,18 @@ def fetch_file(client: FeedClient, source: str, period: str, path: str, *, etag:
     url = public_url(response.url)
     if response.status_code != 200:
         raise FeedError(source, period, url, f"unexpected HTTP {response.status_code}")
-    return Fetched([Payload(url, response.content, response.status_code, etag=response.headers.get("ETag"),
-                            last_modified=response.headers.get("Last-Modified"),
-                            content_type=response.headers.get("Content-Type"))])
+    return Fetched(
+        [
+            Payload(
+                url,
+                response.content,
+                response.status_code,
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+                content_type=response.headers.get("Content-Type"),
+            )
+        ]
+    )
 
 
 def check_zip(payload: Payload, source: str, period: str, limits: Limits) -> None:
@@ -55,17 +73,20 @@ def check_zip(payload: Payload, source: str, period: str, limits: Limits) -> Non
     total = 0
     for entry in entries:
         if entry.file_size > cap:
-            raise refuse(f"entry {entry.filename!r} unzips to {entry.file_size:,} bytes, over the cap of "
-                         f"{megabytes(cap)} (IPKPI_MAX_UNZIPPED_MB)")
+            raise refuse(
+                f"entry {entry.filename!r} unzips to {entry.file_size:,} bytes, over the cap of "
+                f"{megabytes(cap)} (IPKPI_MAX_UNZIPPED_MB)"
+            )
         ratio = entry.file_size / max(entry.compress_size, 1)
         if entry.file_size >= RATIO_FLOOR and ratio > limits.max_zip_ratio:
-            raise refuse(f"entry {entry.filename!r} is compressed {ratio:,.0f}:1 ({entry.compress_size:,} → "
-                         f"{entry.file_size:,} bytes), over the ratio cap of {limits.max_zip_ratio:g} "
-                         f"(IPKPI_MAX_ZIP_RATIO)")
+            raise refuse(
+                f"entry {entry.filename!r} is compressed {ratio:,.0f}:1 ({entry.compress_size:,} → "
+                f"{entry.file_size:,} bytes), over the ratio cap of {limits.max_zip_ratio:g} "
+                f"(IPKPI_MAX_ZIP_RATIO)"
+            )
         total += entry.file_size
         if total > cap:
-            raise refuse(f"its {len(entries)} entries unzip to more than {megabytes(cap)} "
-                         f"(IPKPI_MAX_UNZIPPED_MB)")
+            raise refuse(f"its {len(entries)} entries unzip to more than {megabytes(cap)} (IPKPI_MAX_UNZIPPED_MB)")
 
 
 def decode(payload: Payload, source: str, period: str, encoding: str) -> str:
@@ -84,7 +105,9 @@ def header_index(got: list[str], fields: tuple[Field, ...], source: str, period:
     return [got.index(f.source) for f in fields]
 
 
-def read_header(content: str, fields: tuple[Field, ...], source: str, period: str, url: str) -> tuple[list[str], list[int]]:
+def read_header(
+    content: str, fields: tuple[Field, ...], source: str, period: str, url: str
+) -> tuple[list[str], list[int]]:
     """The header row's cells and where each field is among them."""
     got = next(csv.reader(io.StringIO(content.split("\n", 1)[0])), None)
     if got is None:

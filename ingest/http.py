@@ -217,17 +217,32 @@ _WATCHDOG = _Watchdog()
 class FeedClient:
     """A requests session for one feed, with the shared retry policy and bounds."""
 
-    def __init__(self, endpoint: Endpoint, *, timeout: tuple[float, float] = (5.0, 30.0),
-                 retries: int = RETRIES, backoff: float = BACKOFF, backoff_max: float = BACKOFF_MAX,
-                 limits: Limits | None = None):
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retries: int = RETRIES,
+        backoff: float = BACKOFF,
+        backoff_max: float = BACKOFF_MAX,
+        limits: Limits | None = None,
+    ):
         self.endpoint = endpoint
         self.timeout = timeout
         self.limits = limits or Limits.from_env()
         self.session = requests.Session()
         retry = Retry(
-            total=retries, connect=retries, read=retries, status=retries, other=0,
-            backoff_factor=backoff, backoff_max=backoff_max, status_forcelist=TRANSIENT_STATUSES,
-            allowed_methods={"GET"}, respect_retry_after_header=True, raise_on_status=False,
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            backoff_factor=backoff,
+            backoff_max=backoff_max,
+            status_forcelist=TRANSIENT_STATUSES,
+            allowed_methods={"GET"},
+            respect_retry_after_header=True,
+            raise_on_status=False,
         )
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=4)
         self.session.mount("http://", adapter)
@@ -243,17 +258,20 @@ class FeedClient:
         if netrc:
             self.session.auth = netrc  # as requests did: only where a request brings no auth of its own
 
-    def get(self, path: str, *, source: str, period: str, params: dict | None = None,
-            headers: dict | None = None, auth=None) -> Reply:
+    def get(
+        self, path: str, *, source: str, period: str, params: dict | None = None, headers: dict | None = None, auth=None
+    ) -> Reply:
         """GET ``host + path`` for a source's period. Raises AuthError on 401/403, TransientError
         when retries run out, FeedError when the body passes a bound (:mod:`ingest.limits`)."""
         url = self.endpoint.host + path
         what = f"{source} {period}"
         try:
-            with self.session.get(url, params=params, headers=headers, auth=auth, timeout=self.timeout,
-                                  stream=True) as streamed:
-                response = Reply(streamed.status_code, streamed.url, streamed.headers,
-                                 self._body(streamed, source, period))
+            with self.session.get(
+                url, params=params, headers=headers, auth=auth, timeout=self.timeout, stream=True
+            ) as streamed:
+                response = Reply(
+                    streamed.status_code, streamed.url, streamed.headers, self._body(streamed, source, period)
+                )
         except requests.RequestException as exc:
             shown = public_url(requests.Request("GET", url, params=params).prepare().url)
             raise TransientError(f"{what}: request failed after retries: {type(exc).__name__} ({shown})") from None
@@ -261,7 +279,8 @@ class FeedClient:
         if response.status_code in (401, 403):
             raise AuthError(
                 f"{what}: HTTP {response.status_code} from {shown}: check the credential of Airflow "
-                f"connection '{self.endpoint.conn_id}' (AIRFLOW_CONN_{self.endpoint.conn_id.upper()})")
+                f"connection '{self.endpoint.conn_id}' (AIRFLOW_CONN_{self.endpoint.conn_id.upper()})"
+            )
         if response.status_code in TRANSIENT_STATUSES:
             raise TransientError(f"{what}: HTTP {response.status_code} after retries ({shown})")
         return response
@@ -279,8 +298,10 @@ class FeedClient:
         if declared.strip().isdigit() and int(declared) > cap:
             raise refuse(f"Content-Length {int(declared):,} bytes, {over}")
         deadline = _Deadline(streamed, limits.request_deadline_s)
-        late = (f"body not received within the request deadline of {limits.request_deadline_s:g} s "
-                f"(IPKPI_REQUEST_DEADLINE_S)")
+        late = (
+            f"body not received within the request deadline of {limits.request_deadline_s:g} s "
+            f"(IPKPI_REQUEST_DEADLINE_S)"
+        )
         pieces: list[bytes] = []
         decoded = 0
         try:

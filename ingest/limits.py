@@ -69,8 +69,9 @@ class Limits:
                 if not value > 0 or value != value or value == float("inf"):
                     raise ValueError(f"{variable} must be a positive number, not {raw!r}")
             value *= unit
-            values[name] = int(value) if name in ("max_payload_bytes", "max_unzipped_bytes", "max_pages") \
-                else float(value)
+            values[name] = (
+                int(value) if name in ("max_payload_bytes", "max_unzipped_bytes", "max_pages") else float(value)
+            )
         return cls(**values)
 
 

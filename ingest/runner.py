@@ -43,14 +43,22 @@ class IngestReport:
     def summary(self) -> str:
         rows = sum(m.rows for m in self.months)
         quarantined = sum(m.quarantined for m in self.months)
-        outcomes = ", ".join(f"{o} {self.count(o)}" for o in ("loaded", "same_content", "unchanged", "not_published")
-                             if self.count(o))
+        outcomes = ", ".join(
+            f"{o} {self.count(o)}" for o in ("loaded", "same_content", "unchanged", "not_published") if self.count(o)
+        )
         return f"{self.source}: {len(self.months)} months ({outcomes}); {rows} rows loaded, {quarantined} quarantined"
 
 
-def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpoint,
-                  run_id: str | None = None, progress=None, http_options: dict | None = None,
-                  at: datetime | None = None) -> IngestReport:
+def ingest_months(
+    source_name: str,
+    months: list[str],
+    dsn: str,
+    endpoint: Endpoint,
+    run_id: str | None = None,
+    progress=None,
+    http_options: dict | None = None,
+    at: datetime | None = None,
+) -> IngestReport:
     """Bring ``months`` of a source into the raw layer. Idempotent per month.
 
     One month is read ahead: while Postgres loads month M, a second thread fetches month M+1,
@@ -72,11 +80,13 @@ def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpo
             # the reader's own connection (for archiving) is opened while we open ours: two
             # password handshakes at once, not one after the other
             second = reader.submit(psycopg.connect, dsn, autocommit=True)
-            with closing_on_error(second), psycopg.connect(dsn, autocommit=True) as conn, \
-                    second.result() as archive_conn:
+            with (
+                closing_on_error(second),
+                psycopg.connect(dsn, autocommit=True) as conn,
+                second.result() as archive_conn,
+            ):
                 try:
-                    load_in_order(source, months, conn, archive_conn, reader, client, run_id, report, at,
-                                  progress)
+                    load_in_order(source, months, conn, archive_conn, reader, client, run_id, report, at, progress)
                 finally:  # an archive in flight finishes before its connection closes
                     reader.shutdown(wait=True)
     finally:
@@ -85,9 +95,18 @@ def ingest_months(source_name: str, months: list[str], dsn: str, endpoint: Endpo
     return report
 
 
-def load_in_order(source, months: list[str], conn: psycopg.Connection, archive_conn: psycopg.Connection,
-                  reader: ThreadPoolExecutor, client: FeedClient, run_id: str | None, report: IngestReport,
-                  at: datetime, progress=None) -> None:
+def load_in_order(
+    source,
+    months: list[str],
+    conn: psycopg.Connection,
+    archive_conn: psycopg.Connection,
+    reader: ThreadPoolExecutor,
+    client: FeedClient,
+    run_id: str | None,
+    report: IngestReport,
+    at: datetime,
+    progress=None,
+) -> None:
     """The month loop: ``reader`` receives month M+1 while this thread loads month M."""
     # the raw tables exist since set-up (ipkpi init): the tasks' login may not create tables
     for c in (conn, archive_conn):
@@ -129,8 +148,9 @@ class Received:
     unreadable: FeedError | None = None  # raised only if the content turns out to be new
 
 
-def receive(source, client: FeedClient, archive: Store, period: str, state: dict | None,
-            run_id: str | None) -> Received:
+def receive(
+    source, client: FeedClient, archive: Store, period: str, state: dict | None, run_id: str | None
+) -> Received:
     held = state is not None and state["status"] == "available"
     fetched = source.fetch(client, period, etag=state["etag"] if held else None)
     received = Received(fetched)
@@ -140,15 +160,17 @@ def receive(source, client: FeedClient, archive: Store, period: str, state: dict
             received.parsed = source.parse(fetched.payloads, period)
         except FeedError as exc:  # kept, and raised in order by ingest_month
             received.unreadable = exc
-        except Exception as exc:  # noqa: BLE001 - a payload we cannot read at all: name source, period, URL
-            received.unreadable = FeedError(source.name, period, fetched.payloads[0].url,
-                                            f"malformed payload: {type(exc).__name__}: {exc}")
+        except Exception as exc:
+            received.unreadable = FeedError(
+                source.name, period, fetched.payloads[0].url, f"malformed payload: {type(exc).__name__}: {exc}"
+            )
             received.unreadable.__cause__ = exc
     return received
 
 
-def ingest_month(source, store: Store, period: str, state: dict | None, received: Received,
-                 run_id: str | None, at: datetime) -> MonthResult:
+def ingest_month(
+    source, store: Store, period: str, state: dict | None, received: Received, run_id: str | None, at: datetime
+) -> MonthResult:
     fetched = received.fetched
     if fetched.not_published:
         store.mark_checked(period, run_id, at, not_published=True)
@@ -157,8 +179,9 @@ def ingest_month(source, store: Store, period: str, state: dict | None, received
         store.mark_checked(period, run_id, at)
         return MonthResult(period, "unchanged", load_id=state["current_load_id"])
     payloads = fetched.payloads  # archived already, by receive()
-    published_at = (received.parsed and received.parsed.published_at) or \
-        default_agency_published_at(period, payloads[-1].last_modified)
+    published_at = (received.parsed and received.parsed.published_at) or default_agency_published_at(
+        period, payloads[-1].last_modified
+    )
     existing = state["loads"].get(content_hash(payloads)) if state else None
     if existing is not None:  # this exact content was loaded before: point at it, load nothing
         with store.conn.transaction():

@@ -23,8 +23,11 @@ from psycopg import sql
 
 from ingest.base import Column, Parsed, Payload
 
-POSITION_COLUMNS = (Column("load_id", "bigint not null"), Column("source_page", "int not null"),
-                    Column("source_row", "int not null"))
+POSITION_COLUMNS = (
+    Column("load_id", "bigint not null"),
+    Column("source_page", "int not null"),
+    Column("source_row", "int not null"),
+)
 
 CORE_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -116,8 +119,10 @@ CREATE TABLE IF NOT EXISTS quarantine.rows (
 def table_ddl(table: str, columns: Iterable[Column]) -> str:
     cols = ",\n    ".join(f"{c.name} {c.pg_type}" for c in (*POSITION_COLUMNS, *columns))
     schema, name = table.split(".")
-    return (f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols}\n);\n"
-            f"CREATE INDEX IF NOT EXISTS {name}_load_idx ON {table} (load_id);\n")
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols}\n);\n"
+        f"CREATE INDEX IF NOT EXISTS {name}_load_idx ON {table} (load_id);\n"
+    )
 
 
 def ensure_raw_tables(conn: psycopg.Connection, sources) -> None:
@@ -127,15 +132,20 @@ def ensure_raw_tables(conn: psycopg.Connection, sources) -> None:
         conn.execute(table_ddl(source.raw_table, source.columns))
         if getattr(source, "version_key", None):  # change feeds: each version of a record once
             name = source.raw_table.split(".")[1]
-            conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_version_key "
-                         f"ON {source.raw_table} ({', '.join(source.version_key)})")
+            conn.execute(
+                f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_version_key "
+                f"ON {source.raw_table} ({', '.join(source.version_key)})"
+            )
         for table, columns in source.extra_tables.items():
             conn.execute(table_ddl(table, columns))
         comments = [  # the contract's own field names, visible to anyone browsing raw
             sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(
-                sql.Identifier(*table.split(".")), sql.Identifier(column.name), sql.Literal(column.doc))
+                sql.Identifier(*table.split(".")), sql.Identifier(column.name), sql.Literal(column.doc)
+            )
             for table, columns in ((source.raw_table, source.columns), *source.extra_tables.items())
-            for column in columns if column.doc]
+            for column in columns
+            if column.doc
+        ]
         if comments:  # one round trip, not one per column
             conn.execute(sql.SQL(";\n").join(comments))
 
@@ -144,8 +154,12 @@ def empty_raw_layer(dsn: str) -> None:
     """Forget everything ingested: every table of raw and quarantine. For tests and benchmarks only —
     the pipeline never deletes what it received."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname IN ('raw', 'quarantine')")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname IN ('raw', 'quarantine')"
+            )
+        ]
         conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
 
@@ -170,12 +184,16 @@ class Store:
         asking the database again)."""
         rows = self.conn.execute(
             "SELECT period, status, current_load_id, etag FROM raw.source_months WHERE source = %s AND period = ANY(%s)",
-            (self.source.name, list(periods))).fetchall()
-        states = {period: {"status": status, "current_load_id": load_id, "etag": etag, "loads": {}}
-                  for period, status, load_id, etag in rows}
+            (self.source.name, list(periods)),
+        ).fetchall()
+        states = {
+            period: {"status": status, "current_load_id": load_id, "etag": etag, "loads": {}}
+            for period, status, load_id, etag in rows
+        }
         for period, content_sha256, load_id in self.conn.execute(
-                "SELECT period, content_sha256, load_id FROM raw.loads WHERE source = %s AND period = ANY(%s)",
-                (self.source.name, list(periods))):
+            "SELECT period, content_sha256, load_id FROM raw.loads WHERE source = %s AND period = ANY(%s)",
+            (self.source.name, list(periods)),
+        ):
             if period in states:  # a load and its month pointer are written in one transaction
                 states[period]["loads"][content_sha256] = load_id
         return states
@@ -189,12 +207,14 @@ class Store:
                        VALUES (%s, %s, 'not_published', %s, %s)
                        ON CONFLICT (source, period) DO UPDATE SET checked_at = now(), run_id = EXCLUDED.run_id,
                            last_checked_at = EXCLUDED.last_checked_at""",
-                    (self.source.name, period, run_id, at))
+                    (self.source.name, period, run_id, at),
+                )
             else:
                 self.conn.execute(
                     """UPDATE raw.source_months SET checked_at = now(), run_id = %s, last_checked_at = %s
                        WHERE source = %s AND period = %s""",
-                    (run_id, at, self.source.name, period))
+                    (run_id, at, self.source.name, period),
+                )
 
     # --- archive ------------------------------------------------------------------------
     def archive(self, period: str, payloads: list[Payload], run_id: str | None) -> None:
@@ -210,12 +230,36 @@ class Store:
                    INSERT INTO raw.fetches (source, period, url, page, http_status, etag, last_modified,
                                             content_type, sha256, run_id)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-                [(p.sha256, len(p.body), p.body, self.source.name, period, p.url, p.page, p.http_status,
-                  p.etag, p.last_modified, p.content_type, p.sha256, run_id) for p in payloads])
+                [
+                    (
+                        p.sha256,
+                        len(p.body),
+                        p.body,
+                        self.source.name,
+                        period,
+                        p.url,
+                        p.page,
+                        p.http_status,
+                        p.etag,
+                        p.last_modified,
+                        p.content_type,
+                        p.sha256,
+                        run_id,
+                    )
+                    for p in payloads
+                ],
+            )
 
     # --- load ---------------------------------------------------------------------------
-    def load(self, period: str, payloads: list[Payload], parsed: Parsed, run_id: str | None, at: datetime,
-             agency_published_at: datetime) -> int:
+    def load(
+        self,
+        period: str,
+        payloads: list[Payload],
+        parsed: Parsed,
+        run_id: str | None,
+        at: datetime,
+        agency_published_at: datetime,
+    ) -> int:
         """One transaction: the load row, its raw rows (COPY), its quarantine rows, the month pointer."""
         etag = payloads[-1].etag if payloads else None
         with self.conn.transaction():
@@ -223,11 +267,25 @@ class Store:
                 """INSERT INTO raw.loads (source, period, content_sha256, payload_sha256s, run_id,
                                           rows_loaded, rows_quarantined, records_received, records_promised)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING load_id""",
-                (self.source.name, period, content_hash(payloads), [p.sha256 for p in payloads], run_id,
-                 len(parsed.rows), len(parsed.rejected), len(parsed.rows) + len(parsed.rejected),
-                 parsed.promised)).fetchone()[0]
-            loaded = self._copy(self.source.raw_table, self.source.columns, load_id, parsed.rows,
-                                version_key=getattr(self.source, "version_key", None))
+                (
+                    self.source.name,
+                    period,
+                    content_hash(payloads),
+                    [p.sha256 for p in payloads],
+                    run_id,
+                    len(parsed.rows),
+                    len(parsed.rejected),
+                    len(parsed.rows) + len(parsed.rejected),
+                    parsed.promised,
+                ),
+            ).fetchone()[0]
+            loaded = self._copy(
+                self.source.raw_table,
+                self.source.columns,
+                load_id,
+                parsed.rows,
+                version_key=getattr(self.source, "version_key", None),
+            )
             if loaded != len(parsed.rows):
                 self.conn.execute("UPDATE raw.loads SET rows_loaded = %s WHERE load_id = %s", (loaded, load_id))
             for table, rows in parsed.extras.items():
@@ -235,17 +293,37 @@ class Store:
             sha_by_page = {p.page: p.sha256 for p in payloads}
             if parsed.rejected:
                 with self.conn.cursor().copy(
-                        "COPY quarantine.rows (load_id, source, period, payload_sha256, source_page, source_row,"
-                        " reason, record) FROM STDIN") as copy:
+                    "COPY quarantine.rows (load_id, source, period, payload_sha256, source_page, source_row,"
+                    " reason, record) FROM STDIN"
+                ) as copy:
                     for r in parsed.rejected:
-                        copy.write_row((load_id, self.source.name, period, sha_by_page.get(r.page, ""), r.page,
-                                        r.row, r.reason, json.dumps(r.record, ensure_ascii=False, default=str)))
-            self.point_to(period, load_id, etag, payloads[-1].last_modified if payloads else None, run_id, at,
-                          agency_published_at)
+                        copy.write_row(
+                            (
+                                load_id,
+                                self.source.name,
+                                period,
+                                sha_by_page.get(r.page, ""),
+                                r.page,
+                                r.row,
+                                r.reason,
+                                json.dumps(r.record, ensure_ascii=False, default=str),
+                            )
+                        )
+            self.point_to(
+                period, load_id, etag, payloads[-1].last_modified if payloads else None, run_id, at, agency_published_at
+            )
         return load_id
 
-    def point_to(self, period: str, load_id: int, etag: str | None, last_modified: str | None,
-                 run_id: str | None, at: datetime, agency_published_at: datetime) -> None:
+    def point_to(
+        self,
+        period: str,
+        load_id: int,
+        etag: str | None,
+        last_modified: str | None,
+        run_id: str | None,
+        at: datetime,
+        agency_published_at: datetime,
+    ) -> None:
         """Make ``load_id`` the month's current content, as received at instant ``at``."""
         self.conn.execute(
             """INSERT INTO raw.source_months (source, period, status, current_load_id, etag, last_modified, run_id,
@@ -257,10 +335,17 @@ class Store:
                    agency_published_at = LEAST(raw.source_months.agency_published_at, EXCLUDED.agency_published_at),
                    first_loaded_at = COALESCE(raw.source_months.first_loaded_at, EXCLUDED.first_loaded_at),
                    last_checked_at = EXCLUDED.last_checked_at""",
-            (self.source.name, period, load_id, etag, last_modified, run_id, agency_published_at, at, at))
+            (self.source.name, period, load_id, etag, last_modified, run_id, agency_published_at, at, at),
+        )
 
-    def _copy(self, table: str, columns: tuple[Column, ...], load_id: int, rows: list[tuple],
-              version_key: tuple[str, ...] | None = None) -> int:
+    def _copy(
+        self,
+        table: str,
+        columns: tuple[Column, ...],
+        load_id: int,
+        rows: list[tuple],
+        version_key: tuple[str, ...] | None = None,
+    ) -> int:
         """COPY rows in; with a version key, versions already held are skipped. Returns rows added."""
         names = [c.name for c in (*POSITION_COLUMNS, *columns)]
         column_list = sql.SQL(", ").join(map(sql.Identifier, names))
@@ -278,12 +363,18 @@ class Store:
                 return len(rows)
             except psycopg.errors.UniqueViolation:
                 pass
-            self.conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE {} INCLUDING DEFAULTS) "
-                                      "ON COMMIT DELETE ROWS").format(target))
+            self.conn.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                ).format(target)
+            )
             self._copy_rows(sql.Identifier("incoming"), column_list, load_id, rows)
             with self.conn.cursor() as cur:
-                cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM incoming ON CONFLICT ({}) DO NOTHING").format(
-                    target, column_list, column_list, sql.SQL(", ").join(map(sql.Identifier, version_key))))
+                cur.execute(
+                    sql.SQL("INSERT INTO {} ({}) SELECT {} FROM incoming ON CONFLICT ({}) DO NOTHING").format(
+                        target, column_list, column_list, sql.SQL(", ").join(map(sql.Identifier, version_key))
+                    )
+                )
                 added = cur.rowcount
                 cur.execute("DROP TABLE incoming")
             return added
@@ -298,10 +389,14 @@ class Store:
         # (a regular expression each: 0.2 s a month of 30,000 court cases). An id holding the
         # separator only makes the query ask for more (or miss one: the COPY then falls back)
         held = self.conn.execute(
-            sql.SQL("SELECT {}, (extract(epoch FROM {}) * 1000000)::bigint FROM {} "
-                    "WHERE {} = ANY(string_to_array(%s, E'\\x1f'))").format(
-                sql.Identifier(ident), sql.Identifier(stamp), sql.Identifier(*table.split(".")),
-                sql.Identifier(ident)), ("\x1f".join(rows.ids(ident)),)).fetchall()
+            sql.SQL(
+                "SELECT {}, (extract(epoch FROM {}) * 1000000)::bigint FROM {} "
+                "WHERE {} = ANY(string_to_array(%s, E'\\x1f'))"
+            ).format(
+                sql.Identifier(ident), sql.Identifier(stamp), sql.Identifier(*table.split(".")), sql.Identifier(ident)
+            ),
+            ("\x1f".join(rows.ids(ident)),),
+        ).fetchall()
         return rows.without_versions(ident, stamp, held)
 
     def _copy_rows(self, into: sql.Composable, column_list: sql.Composable, load_id: int, rows) -> None:

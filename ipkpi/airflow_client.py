@@ -20,7 +20,9 @@ class AirflowClient:
         self.login()
 
     def login(self) -> None:
-        token = requests.post(f"{self.base}/auth/token", timeout=30, json={"username": "ipkpi", "password": self._password})
+        token = requests.post(
+            f"{self.base}/auth/token", timeout=30, json={"username": "ipkpi", "password": self._password}
+        )
         token.raise_for_status()
         self.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
@@ -42,13 +44,25 @@ class AirflowClient:
                 raise RuntimeError(f"Airflow has not parsed DAG {dag_id} after {timeout:.0f} s (see var/logs/)")
             time.sleep(1)
 
-    def trigger(self, run_id: str, start: datetime, end: datetime, conf: dict | None = None,
-                run_after: datetime | None = None, dag_id: str = DAG_ID) -> dict:
+    def trigger(
+        self,
+        run_id: str,
+        start: datetime,
+        end: datetime,
+        conf: dict | None = None,
+        run_after: datetime | None = None,
+        dag_id: str = DAG_ID,
+    ) -> dict:
         """A manual run with an explicit data interval. Its logical date is the trigger time, as for
         any manual run: a logical date is unique per DAG, and the same range may be run again."""
         now = datetime.now(timezone.utc).isoformat()
-        body = {"dag_run_id": run_id, "logical_date": now, "data_interval_start": start.isoformat(),
-                "data_interval_end": end.isoformat(), "conf": conf or {}}
+        body = {
+            "dag_run_id": run_id,
+            "logical_date": now,
+            "data_interval_start": start.isoformat(),
+            "data_interval_end": end.isoformat(),
+            "conf": conf or {},
+        }
         if run_after is not None:
             body["run_after"] = run_after.isoformat()
         return self._call("POST", f"/dags/{dag_id}/dagRuns", json=body).json()
@@ -66,8 +80,12 @@ class AirflowClient:
 
     def task_log(self, run_id: str, task_id: str, try_number: int, dag_id: str = DAG_ID) -> str:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
-        response = self.session.get(f"{self.base}/api/v2{path}", params={"full_content": "true"}, timeout=60,
-                                    headers={"Accept": "application/json"})
+        response = self.session.get(
+            f"{self.base}/api/v2{path}",
+            params={"full_content": "true"},
+            timeout=60,
+            headers={"Accept": "application/json"},
+        )
         if response.status_code != 200:
             return ""
         content = response.json().get("content", "")

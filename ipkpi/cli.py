@@ -1,22 +1,22 @@
 """`ipkpi` — the project's command line.
 
-    ipkpi setup                       start (and on first use, create) everything; run nothing
-    ipkpi init                        initialise the warehouse only (an existing IPKPI_WAREHOUSE_DSN)
-    ipkpi run --from 2018-01 --to 2025-12
-                                      run/backfill the pipeline for a range through Airflow
-    ipkpi run --at 2025-08-01T20:00+08:00
-                                      replay what the deployed schedule does at that instant
-    ipkpi status                      per source and month: published / loaded / not published / missing
-    ipkpi dsn [--role bi_reader]      the warehouse DSN (the read-only one for BI tools)
-    ipkpi sandbox [--port N]          serve the agencies' sandbox feeds in the foreground
-    ipkpi stop                        stop every service the project started
-    ipkpi prune [--days N]            remove logs, validation results, Data Docs older than N days
-    ipkpi airflow ARGS…               the airflow CLI with the project's environment
-    ipkpi dbt ARGS…                   dbt on the project, against the warehouse
-    ipkpi ingest [--from --to --source S]   ingest directly, without Airflow (development)
-    ipkpi whitepaper --year YYYY [--out DIR]
-                                      the year's white paper (HTML + PDF) from `published`, into
-                                      DIR/YYYY/ (default $IPKPI_WHITEPAPER_DIR, else whitepaper/ at the repo root)
+ipkpi setup                       start (and on first use, create) everything; run nothing
+ipkpi init                        initialise the warehouse only (an existing IPKPI_WAREHOUSE_DSN)
+ipkpi run --from 2018-01 --to 2025-12
+                                  run/backfill the pipeline for a range through Airflow
+ipkpi run --at 2025-08-01T20:00+08:00
+                                  replay what the deployed schedule does at that instant
+ipkpi status                      per source and month: published / loaded / not published / missing
+ipkpi dsn [--role bi_reader]      the warehouse DSN (the read-only one for BI tools)
+ipkpi sandbox [--port N]          serve the agencies' sandbox feeds in the foreground
+ipkpi stop                        stop every service the project started
+ipkpi prune [--days N]            remove logs, validation results, Data Docs older than N days
+ipkpi airflow ARGS…               the airflow CLI with the project's environment
+ipkpi dbt ARGS…                   dbt on the project, against the warehouse
+ipkpi ingest [--from --to --source S]   ingest directly, without Airflow (development)
+ipkpi whitepaper --year YYYY [--out DIR]
+                                  the year's white paper (HTML + PDF) from `published`, into
+                                  DIR/YYYY/ (default $IPKPI_WHITEPAPER_DIR, else whitepaper/ at the repo root)
 """
 
 from __future__ import annotations
@@ -116,8 +116,10 @@ def cmd_run(settings: Settings, first: str | None, last: str | None, at: datetim
     publication_id = client.xcom(run_id, "begin")
     if state == "success" and publication_id is None:
         current = current_publication_id(settings)
-        print(f"no change: nothing new from the agencies for {what}; nothing published "
-              f"(publication {current or '—'} stays current)")
+        print(
+            f"no change: nothing new from the agencies for {what}; nothing published "
+            f"(publication {current or '—'} stays current)"
+        )
         return 0
     if state == "success":
         print(f"published {what} as {publication_id} (schema {PUBLISHED})")
@@ -136,8 +138,10 @@ def superseded_rollback(settings: Settings, publication_id: str) -> str | None:
     import psycopg
 
     with psycopg.connect(settings.warehouse_dsn) as conn:
-        row = conn.execute("SELECT detail ->> 'supersedes_rollback' FROM audit.publication_log "
-                           "WHERE publication_id = %s", (publication_id,)).fetchone()
+        row = conn.execute(
+            "SELECT detail ->> 'supersedes_rollback' FROM audit.publication_log WHERE publication_id = %s",
+            (publication_id,),
+        ).fetchone()
     return row[0] if row else None
 
 
@@ -167,8 +171,10 @@ def follow(client, run_id: str, poll: float = 0.5, deadline_s: float | None = No
     lost_since = None
     while True:
         if time.monotonic() - started > deadline_s:
-            raise FollowTimeout(f"run {run_id} has not ended after {deadline_s / 60:.0f} min; it goes on in "
-                                f"Airflow (ipkpi status, the Airflow UI)")
+            raise FollowTimeout(
+                f"run {run_id} has not ended after {deadline_s / 60:.0f} min; it goes on in "
+                f"Airflow (ipkpi status, the Airflow UI)"
+            )
         try:
             for ti in client.task_instances(run_id):
                 state = ti.get("state") or "none"
@@ -206,27 +212,41 @@ def explain_failure(settings: Settings, client, run_id: str, publication_id: str
             lines.append(f"{ti['task_id']}: not run (an upstream step failed)")
             continue
         text = client.task_log(run_id, ti["task_id"], max(int(ti.get("try_number") or 1), 1))
-        errors = [ln for ln in text.splitlines()
-                  if re.search(r"(Error|Blocked|Exception)\b.*:", ln) and "Traceback" not in ln]
+        errors = [
+            ln for ln in text.splitlines() if re.search(r"(Error|Blocked|Exception)\b.*:", ln) and "Traceback" not in ln
+        ]
         lines.append(f"{ti['task_id']}: " + (errors[-1].strip() if errors else "failed (see the Airflow UI)"))
     if publication_id:
         import psycopg
 
         with psycopg.connect(settings.warehouse_dsn) as conn:
-            row = conn.execute("SELECT status, detail FROM audit.publication_log WHERE publication_id = %s",
-                               (publication_id,)).fetchone()
+            row = conn.execute(
+                "SELECT status, detail FROM audit.publication_log WHERE publication_id = %s", (publication_id,)
+            ).fetchone()
         if row and row[0] == "blocked":
             from ipkpi.gate import CheckResult
 
             lines.append(f"publication {publication_id} blocked: nothing changed in `published`. Blocking checks:")
-            lines += [CheckResult(**check).describe() for check in row[1].get("gate", {}).get("failed", [])
-                      if check["severity"] == "error"]
+            lines += [
+                CheckResult(**check).describe()
+                for check in row[1].get("gate", {}).get("failed", [])
+                if check["severity"] == "error"
+            ]
     return lines
 
 
-HEADLINE_KPIS = ("invention_patents_in_force", "high_value_patents_per_10k", "patent_grants_total", "trademarks_in_force",
-                 "copyright_registrations", "court_cases_received", "amr_cases_closed", "police_cases_filed",
-                 "customs_seizure_batches", "ip_pledge_amount")
+HEADLINE_KPIS = (
+    "invention_patents_in_force",
+    "high_value_patents_per_10k",
+    "patent_grants_total",
+    "trademarks_in_force",
+    "copyright_registrations",
+    "court_cases_received",
+    "amr_cases_closed",
+    "police_cases_filed",
+    "customs_seizure_batches",
+    "ip_pledge_amount",
+)
 
 
 def print_headlines(settings: Settings) -> None:
@@ -236,8 +256,9 @@ def print_headlines(settings: Settings) -> None:
     with mart.connect(settings.warehouse_dsn) as conn:
         published = mart.Mart(conn)
         year = published.latest_complete_year()
-        values = published.kpi_values("year", period=year, region_code=mart.CITY,
-                                      kpi_codes=HEADLINE_KPIS) if year else []
+        values = (
+            published.kpi_values("year", period=year, region_code=mart.CITY, kpi_codes=HEADLINE_KPIS) if year else []
+        )
         catalogue = published.kpi_catalogue()
         pub = published.publication
     if values:
@@ -245,8 +266,11 @@ def print_headlines(settings: Settings) -> None:
         for k in sorted(values, key=lambda k: HEADLINE_KPIS.index(k.kpi_code)):
             name, code, value, unit = catalogue[k.kpi_code]["name_zh"], k.kpi_code, k.value, k.unit
             growth, target, met = k.yoy_growth_pct, k.target_value, k.target_met
-            shown = f"{value / 100_000_000:,.2f} 亿元" if unit == "元" else (
-                f"{value:,.0f} {unit}" if value == value.to_integral_value() else f"{value:,.2f} {unit}")
+            shown = (
+                f"{value / 100_000_000:,.2f} 亿元"
+                if unit == "元"
+                else (f"{value:,.0f} {unit}" if value == value.to_integral_value() else f"{value:,.2f} {unit}")
+            )
             goal = "" if target is None else f"  目标 {target:,.0f} {'✓ 完成' if met else '✗ 未完成'}"
             growth_text = f"{growth:+.1f}%" if growth is not None else "—"
             print(f"  {code:<30} {name:<14} {shown:>16}  同比 {growth_text:>7}{goal}")
@@ -269,16 +293,21 @@ def cmd_status(settings: Settings, at: datetime | None = None) -> None:
     with psycopg.connect(settings.warehouse_dsn) as conn:
         held = {(s, p): st for s, p, st in conn.execute("SELECT source, period, status FROM raw.source_months")}
         current = mart.Mart(conn)
-        published = {(m.source, m.period) for m in current.source_months() if m.is_available} \
-            if current.holds("source_months") else set()
+        published = (
+            {(m.source, m.period) for m in current.source_months() if m.is_available}
+            if current.holds("source_months")
+            else set()
+        )
     if not held:
         print("nothing loaded yet: ipkpi run --from YYYY-MM --to YYYY-MM")
         return
     expected = set(ended_months(first_month(), at))
     last_year = max([p[:4] for _, p in held] + [p[:4] for p in expected])
     years = [str(y) for y in range(int(min(p[:4] for _, p in held)), int(last_year) + 1)]
-    print("P published · L loaded, not yet published · ! overdue: past the agency's usual lag and still not "
-          "published · - not published yet · . never fetched")
+    print(
+        "P published · L loaded, not yet published · ! overdue: past the agency's usual lag and still not "
+        "published · - not published yet · . never fetched"
+    )
     print(f"{'source':<16}" + " ".join(f"{y:<12}" for y in years))
     for source in SOURCES:
         rhythm = rhythm_of(connector(source))
@@ -338,8 +367,18 @@ def cmd_sandbox(settings: Settings, port: int | None, extra: list[str]) -> None:
     from ipkpi.services import write_sandbox_credentials
 
     credentials = write_sandbox_credentials(settings)
-    argv = [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port or settings.sandbox_port),
-            "--credentials-file", str(credentials), *extra]
+    argv = [
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port or settings.sandbox_port),
+        "--credentials-file",
+        str(credentials),
+        *extra,
+    ]
     os.execv(sys.executable, argv)
 
 
@@ -352,8 +391,10 @@ def cmd_whitepaper(year: int, out: Path | None, publication_id: str | None = Non
     except (IncompleteYear, PublicationNotHeld) as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    print(f"white paper {year} (publication {result['publication_id']}, {result['figures']} figures) "
-          f"in {result['timings']['total']:.1f} s:\n  {result['html']}\n  {result['pdf']}")
+    print(
+        f"white paper {year} (publication {result['publication_id']}, {result['figures']} figures) "
+        f"in {result['timings']['total']:.1f} s:\n  {result['html']}\n  {result['pdf']}"
+    )
     return 0
 
 
@@ -402,18 +443,53 @@ def cmd_diff(settings: Settings, first: str, second: str, as_csv: bool) -> int:
         regions = published.region_names()
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["relation", "kpi_code", "grain", "period", "region_code", "dimension", "member", "old_value",
-                         "new_value", "reason", "reason_detail", "source", "source_period", "payload_sha256"])
+        writer.writerow(
+            [
+                "relation",
+                "kpi_code",
+                "grain",
+                "period",
+                "region_code",
+                "dimension",
+                "member",
+                "old_value",
+                "new_value",
+                "reason",
+                "reason_detail",
+                "source",
+                "source_period",
+                "payload_sha256",
+            ]
+        )
         for c in changes:
-            writer.writerow([c.relation, c.kpi_code, c.grain, c.period, c.region_code, c.dimension, c.member,
-                             c.old_value, c.new_value, c.reason, c.reason_detail, c.source, c.source_period,
-                             c.payload_sha256])
+            writer.writerow(
+                [
+                    c.relation,
+                    c.kpi_code,
+                    c.grain,
+                    c.period,
+                    c.region_code,
+                    c.dimension,
+                    c.member,
+                    c.old_value,
+                    c.new_value,
+                    c.reason,
+                    c.reason_detail,
+                    c.source,
+                    c.source_period,
+                    c.payload_sha256,
+                ]
+            )
         return 0
     new = sum(c.reason == "first_published" for c in changes)
-    print(f"{first} (vintage {a.vintage_no}) → {second} (vintage {b.vintage_no}): {len(changes) - new} cells changed, "
-          f"{new} first published")
-    for (kpi, relation), cells in groupby(sorted(changes, key=lambda c: (c.kpi_code, c.relation, c.reason, c.reason_detail)),
-                                          key=lambda c: (c.kpi_code, c.relation)):
+    print(
+        f"{first} (vintage {a.vintage_no}) → {second} (vintage {b.vintage_no}): {len(changes) - new} cells changed, "
+        f"{new} first published"
+    )
+    for (kpi, relation), cells in groupby(
+        sorted(changes, key=lambda c: (c.kpi_code, c.relation, c.reason, c.reason_detail)),
+        key=lambda c: (c.kpi_code, c.relation),
+    ):
         cells = list(cells)
         where = "" if relation == "kpi_values" else " — breakdown"
         print(f"\n{kpi} {names.get(kpi, '')}{where}: {len(cells)} cells")
@@ -426,8 +502,10 @@ def cmd_diff(settings: Settings, first: str, second: str, as_csv: bool) -> int:
             print(f"  {reason}: {detail}" + (f" (payload {sha[:12]}…)" if sha else ""))
             for c in group:
                 member = f" {c.dimension}={c.member}" if c.dimension else ""
-                print(f"    {c.period:8} {c.grain:5} {c.region_code} {regions.get(c.region_code, ''):6}{member}  "
-                      f"{number(c.old_value)} → {number(c.new_value)}{delta(c.old_value, c.new_value)}")
+                print(
+                    f"    {c.period:8} {c.grain:5} {c.region_code} {regions.get(c.region_code, ''):6}{member}  "
+                    f"{number(c.old_value)} → {number(c.new_value)}{delta(c.old_value, c.new_value)}"
+                )
     return 0
 
 
@@ -456,8 +534,10 @@ def cmd_rollback(settings: Settings, publication_id: str) -> int:
     except (RollbackRefused, LookupError) as exc:
         print(f"ipkpi rollback: {exc}", file=sys.stderr)
         return 1
-    print(f"rolled back to {publication_id}: published as {new} ({changed} cells changed); "
-          "the next run publishes from the agencies' data again")
+    print(
+        f"rolled back to {publication_id}: published as {new} ({changed} cells changed); "
+        "the next run publishes from the agencies' data again"
+    )
     return 0
 
 
@@ -475,15 +555,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dispatch(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ipkpi", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="ipkpi", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="create/start the services; run nothing")
     sub.add_parser("init", help="initialise the warehouse only (schemas, roles, grants, raw tables)")
     run = sub.add_parser("run", help="backfill a range of months, or replay the schedule at an instant")
     run.add_argument("--from", dest="first", type=month_arg)
     run.add_argument("--to", dest="last", type=month_arg)
-    run.add_argument("--at", type=instant_arg, help="replay what the deployed schedule does at this instant "
-                     "(ISO-8601, e.g. 2025-08-01T20:00+08:00): the same data interval and months re-checked")
+    run.add_argument(
+        "--at",
+        type=instant_arg,
+        help="replay what the deployed schedule does at this instant "
+        "(ISO-8601, e.g. 2025-08-01T20:00+08:00): the same data interval and months re-checked",
+    )
     status = sub.add_parser("status", help="per source and month: published / loaded / overdue / missing")
     status.add_argument("--at", type=instant_arg, help="judge lateness at this instant (default: now)")
     dsn = sub.add_parser("dsn", help="print the warehouse DSN")
@@ -491,30 +577,44 @@ def dispatch(argv: list[str] | None = None) -> int:
     sandbox = sub.add_parser("sandbox", help="serve the agency sandbox in the foreground")
     sandbox.add_argument("--port", type=int)
     sub.add_parser("stop", help="stop every service the project started")
-    prune = sub.add_parser("prune", help="remove task logs, validation results and Data Docs pages older than "
-                           "IPKPI_RETAIN_LOG_DAYS (default 90), repeated fetch-log rows "
-                           "older than IPKPI_RETAIN_REPEAT_FETCH_DAYS and vintages older than "
-                           "IPKPI_RETAIN_VINTAGE_YEARS (default: keep both); never payloads")
+    prune = sub.add_parser(
+        "prune",
+        help="remove task logs, validation results and Data Docs pages older than "
+        "IPKPI_RETAIN_LOG_DAYS (default 90), repeated fetch-log rows "
+        "older than IPKPI_RETAIN_REPEAT_FETCH_DAYS and vintages older than "
+        "IPKPI_RETAIN_VINTAGE_YEARS (default: keep both); never payloads",
+    )
     prune.add_argument("--days", type=int, help="override IPKPI_RETAIN_LOG_DAYS")
     sub.add_parser("headlines", help="print the headline KPIs of the current publication")
     sub.add_parser("airflow", help="run the `airflow` CLI with the project's environment (e.g. backfill create)")
     sub.add_parser("dbt", help="run `dbt` on the project against the warehouse (e.g. ipkpi dbt build -s marts)")
-    ingest = sub.add_parser("ingest", help="ingest sources for a range directly, without Airflow (development, benchmarks)")
+    ingest = sub.add_parser(
+        "ingest", help="ingest sources for a range directly, without Airflow (development, benchmarks)"
+    )
     ingest.add_argument("--from", dest="first", type=month_arg, default=DEFAULT_FIRST_MONTH)
     ingest.add_argument("--to", dest="last", type=month_arg, default=DEFAULT_LAST_MONTH)
     ingest.add_argument("--source", action="append", help="a source name (repeatable); default: all")
     whitepaper = sub.add_parser("whitepaper", help="the year's white paper (HTML + PDF), read from `published` only")
     whitepaper.add_argument("--year", type=int, required=True)
-    whitepaper.add_argument("--publication", metavar="PUB", help="regenerate it exactly as issued from this "
-                            "vintage (ipkpi publications lists them); default: the current publication")
-    whitepaper.add_argument("--out", type=Path, help="output root (default $IPKPI_WHITEPAPER_DIR, else <repo>/whitepaper)")
+    whitepaper.add_argument(
+        "--publication",
+        metavar="PUB",
+        help="regenerate it exactly as issued from this "
+        "vintage (ipkpi publications lists them); default: the current publication",
+    )
+    whitepaper.add_argument(
+        "--out", type=Path, help="output root (default $IPKPI_WHITEPAPER_DIR, else <repo>/whitepaper)"
+    )
     sub.add_parser("publications", help="every publication (vintages, and blocked or failed attempts), newest first")
     diff = sub.add_parser("diff", help="the cells that changed between two publications, grouped by KPI and reason")
     diff.add_argument("first", metavar="PUB_A")
     diff.add_argument("second", metavar="PUB_B")
     diff.add_argument("--csv", action="store_true", help="one CSV row per cell, for machines")
-    rollback = sub.add_parser("rollback", help="make an earlier publication current again (a new publication, "
-                              "reason rollback); the next run moves forward")
+    rollback = sub.add_parser(
+        "rollback",
+        help="make an earlier publication current again (a new publication, "
+        "reason rollback); the next run moves forward",
+    )
     rollback.add_argument("publication", metavar="PUB")
     args, extra = parser.parse_known_args(argv)
     if extra and args.command not in ("sandbox", "airflow", "dbt"):  # only these pass arguments on
@@ -554,8 +654,10 @@ def dispatch(argv: list[str] | None = None) -> int:
         pruned = prune_files(settings, args.days)
         fetches = prune_repeat_fetches(settings.warehouse_dsn)
         vintages, history_rows = prune_vintages(settings.warehouse_dsn)
-        print(f"pruned {pruned.files} files ({pruned.bytes / 1e6:.1f} MB), {fetches} repeated fetch-log rows, "
-              f"{vintages} vintages ({history_rows} history rows)")
+        print(
+            f"pruned {pruned.files} files ({pruned.bytes / 1e6:.1f} MB), {fetches} repeated fetch-log rows, "
+            f"{vintages} vintages ({history_rows} history rows)"
+        )
     elif args.command == "publications":
         cmd_publications(settings)
     elif args.command == "diff":
@@ -569,8 +671,11 @@ def dispatch(argv: list[str] | None = None) -> int:
 
         dbt = str(Path(sys.executable).with_name("dbt"))
         os.chdir(DBT_PROJECT)
-        os.execve(dbt, [dbt, *extra, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)],
-                  dbt_env(settings.warehouse_dsn, settings.home))
+        os.execve(
+            dbt,
+            [dbt, *extra, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)],
+            dbt_env(settings.warehouse_dsn, settings.home),
+        )
     elif args.command == "whitepaper":
         return cmd_whitepaper(args.year, args.out, args.publication)
     elif args.command == "ingest":

@@ -139,7 +139,8 @@ class Settings:
             return os.environ["IPKPI_RUNTIME_DSN"]
         parts = urlsplit(self.warehouse_dsn)
         netloc = f"ipkpi_runner:{quote(self.runner_password, safe='')}@{parts.hostname}" + (
-            f":{parts.port}" if parts.port else "")
+            f":{parts.port}" if parts.port else ""
+        )
         return urlunsplit(parts._replace(netloc=netloc))
 
     @property
@@ -185,8 +186,12 @@ def load_or_create_secrets(path: Path) -> dict:
         members = data.setdefault(group, {})
         for name in names:
             members.setdefault(name, token())
-    for key, factory in (("airflow_fernet_key", _fernet_key), ("airflow_jwt_secret", token),
-                         ("airflow_api_secret", token), ("airflow_admin_password", token)):
+    for key, factory in (
+        ("airflow_fernet_key", _fernet_key),
+        ("airflow_jwt_secret", token),
+        ("airflow_api_secret", token),
+        ("airflow_admin_password", token),
+    ):
         data.setdefault(key, factory())
     if json.dumps(data, sort_keys=True) != before:
         write_private(path, json.dumps(data, indent=2))

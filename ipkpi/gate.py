@@ -38,11 +38,14 @@ class CheckResult:
     def describe(self) -> str:
         """One line naming the check, and where it failed (the first rows: source, period, record)."""
         observed = self.detail.get("observed")
-        text = f"[{self.severity}] {self.suite}: {self.check}" + (f" (observed {observed})" if observed is not None else "")
+        text = f"[{self.severity}] {self.suite}: {self.check}" + (
+            f" (observed {observed})" if observed is not None else ""
+        )
         rows = self.detail.get("rows") or []
         if rows:
-            text += " — e.g. " + "; ".join(", ".join(f"{k}={v}" for k, v in r.items()) if isinstance(r, dict) else str(r)
-                                          for r in rows[:3])
+            text += " — e.g. " + "; ".join(
+                ", ".join(f"{k}={v}" for k, v in r.items()) if isinstance(r, dict) else str(r) for r in rows[:3]
+            )
         return text
 
 
@@ -87,12 +90,22 @@ def schema_expectations(spec: dict) -> list[dict]:
     table = f"{spec['schema']}.{spec['table']}"
     source = next(connector(name) for name in SOURCES if connector(name).raw_table == table)
     columns = [c.name for c in (*POSITION_COLUMNS, *source.columns)]
-    return [{"type": "expect_table_columns_to_match_ordered_list", "kwargs": {"column_list": columns},
-             "severity": "error", "meta": {"why": f"the raw table has the columns {source.name}'s connector declares"}}]
+    return [
+        {
+            "type": "expect_table_columns_to_match_ordered_list",
+            "kwargs": {"column_list": columns},
+            "severity": "error",
+            "meta": {"why": f"the raw table has the columns {source.name}'s connector declares"},
+        }
+    ]
 
 
-ROW_RULES = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
-             "expect_column_values_to_be_between", "expect_column_value_lengths_to_equal"}
+ROW_RULES = {
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_be_between",
+    "expect_column_value_lengths_to_equal",
+}
 
 
 def _lit(value) -> str:
@@ -126,14 +139,24 @@ def one_scan(spec: dict) -> list[dict]:
         (folded.setdefault(e["severity"], []) if e["type"] in ROW_RULES else rest).append(e)
     for severity, rules in folded.items():
         cases = "\n".join(f"        WHEN {cond} THEN {_lit(name)}" for cond, name in map(_rule, rules))
-        query = (f"SELECT load_id, (SELECT period FROM raw.loads AS l WHERE l.load_id = r.load_id) AS period,\n"
-                 f"       source_page, source_row, rule\n"
-                 f"FROM (SELECT load_id, source_page, source_row, CASE\n{cases}\n    END AS rule FROM {{batch}}) AS r\n"
-                 f"WHERE rule IS NOT NULL")
-        rest.insert(0, {"type": "unexpected_rows_expectation", "severity": severity,
-                        "kwargs": {"unexpected_rows_query": query},
-                        "meta": {"why": f"{spec['table']}: {len(rules)} row rules in one scan (not null, "
-                                        f"the contract's enumerations, no negative counts or amounts)"}})
+        query = (
+            f"SELECT load_id, (SELECT period FROM raw.loads AS l WHERE l.load_id = r.load_id) AS period,\n"
+            f"       source_page, source_row, rule\n"
+            f"FROM (SELECT load_id, source_page, source_row, CASE\n{cases}\n    END AS rule FROM {{batch}}) AS r\n"
+            f"WHERE rule IS NOT NULL"
+        )
+        rest.insert(
+            0,
+            {
+                "type": "unexpected_rows_expectation",
+                "severity": severity,
+                "kwargs": {"unexpected_rows_query": query},
+                "meta": {
+                    "why": f"{spec['table']}: {len(rules)} row rules in one scan (not null, "
+                    f"the contract's enumerations, no negative counts or amounts)"
+                },
+            },
+        )
     return rest
 
 
@@ -148,10 +171,10 @@ def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> Gate
 
     # The connection string stays in the environment: GX writes only "${IPKPI_GX_DSN}" to disk.
     os.environ["IPKPI_GX_DSN"] = sqlalchemy_url(dsn)
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
     # the definitions are rebuilt from the versioned suites each run; results and Data Docs stay
     import shutil
+
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     for stale in ("checkpoints", "validation_definitions", "expectations"):
         shutil.rmtree(home / "gx" / "gx" / stale, ignore_errors=True)
@@ -167,23 +190,35 @@ def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> Gate
             asset = source.get_asset(asset_name)
         except LookupError:
             asset = source.add_table_asset(name=asset_name, table_name=spec["table"], schema_name=schema)
-        batch = next((b for b in asset.batch_definitions if b.name == "whole_table"), None) \
-            or asset.add_batch_definition_whole_table("whole_table")
+        batch = next(
+            (b for b in asset.batch_definitions if b.name == "whole_table"), None
+        ) or asset.add_batch_definition_whole_table("whole_table")
         suite = gx.ExpectationSuite(name=spec["name"])
         for e in [*schema_expectations(spec), *one_scan(spec)]:
             kwargs = dict(e["kwargs"])
             if "unexpected_rows_query" in kwargs:  # other candidate relations, by the candidate's schema
-                kwargs["unexpected_rows_query"] = kwargs["unexpected_rows_query"].replace("{candidate}", candidate_schema)
+                kwargs["unexpected_rows_query"] = kwargs["unexpected_rows_query"].replace(
+                    "{candidate}", candidate_schema
+                )
             expectation = gx.expectations.registry.get_expectation_impl(e["type"])(
-                **kwargs, severity=SEVERITY_TO_GX[e["severity"]], meta={**e.get("meta", {}), "severity": e["severity"]})
+                **kwargs, severity=SEVERITY_TO_GX[e["severity"]], meta={**e.get("meta", {}), "severity": e["severity"]}
+            )
             suite.add_expectation(expectation)
         suite = context.suites.add_or_update(suite)
-        definitions.append(context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite)))
+        definitions.append(
+            context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite)
+            )
+        )
 
-    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name="publication_gate", validation_definitions=definitions, actions=[],
-        result_format={"result_format": "COMPLETE", "partial_unexpected_count": 20}))
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name="publication_gate",
+            validation_definitions=definitions,
+            actions=[],
+            result_format={"result_format": "COMPLETE", "partial_unexpected_count": 20},
+        )
+    )
     outcome = checkpoint.run(run_id=gx.RunIdentifier(run_name=run_name))
     # Data Docs once for this run's results (GX's UpdateDataDocsAction rebuilds the whole site per suite)
     context.build_data_docs(resource_identifiers=list(outcome.run_results))
@@ -199,10 +234,20 @@ def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> Gate
             raised = [i for i in (r.exception_info or {}).values() if isinstance(i, dict) and i.get("raised_exception")]
             if raised:  # a check that could not run has failed: say why
                 observed = "check raised: " + str(raised[0].get("exception_message")).split("\n")[0][:300]
-            checks.append(CheckResult(
-                suite=suite_name, check=_describe(cfg), severity=cfg.meta.get("severity", "error"),
-                success=bool(r.success), table=str(table),
-                detail={"observed": observed, "why": cfg.meta.get("why"), "rows": _jsonable(rows[:MAX_ROWS] if rows else [])}))
+            checks.append(
+                CheckResult(
+                    suite=suite_name,
+                    check=_describe(cfg),
+                    severity=cfg.meta.get("severity", "error"),
+                    success=bool(r.success),
+                    table=str(table),
+                    detail={
+                        "observed": observed,
+                        "why": cfg.meta.get("why"),
+                        "rows": _jsonable(rows[:MAX_ROWS] if rows else []),
+                    },
+                )
+            )
     docs = context.get_docs_sites_urls()
     return GateResult(checks, data_docs=docs[0]["site_url"] if docs else None)
 

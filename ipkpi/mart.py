@@ -127,7 +127,8 @@ def current_publication(conn: psycopg.Connection) -> Publication | None:
     with conn.cursor(row_factory=class_row(Publication)) as cur:
         return cur.execute(
             "SELECT publication_id, started_at, finished_at, status, periods, checks_run, checks_failed, detail "
-            "FROM published.publication_log WHERE status = 'published' ORDER BY finished_at DESC LIMIT 1").fetchone()
+            "FROM published.publication_log WHERE status = 'published' ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
 
 
 class Mart:
@@ -149,10 +150,13 @@ class Mart:
                     "SELECT publication_id, started_at, finished_at, status, periods, checks_run, checks_failed, "
                     "detail FROM published.publication_log l WHERE publication_id = %s AND status = 'published' "
                     "AND EXISTS (SELECT 1 FROM published.publications v WHERE v.publication_id = l.publication_id)",
-                    (publication_id,)).fetchone()
+                    (publication_id,),
+                ).fetchone()
             if held is None:
-                raise PublicationNotHeld(f"publication {publication_id} is not a kept vintage "
-                                         f"(ipkpi publications lists them; the current one is {current or 'none'})")
+                raise PublicationNotHeld(
+                    f"publication {publication_id} is not a kept vintage "
+                    f"(ipkpi publications lists them; the current one is {current or 'none'})"
+                )
             self.publication, self.pinned = held, publication_id
 
     def require_publication(self) -> Publication:
@@ -179,12 +183,19 @@ class Mart:
             """SELECT w.publication_id FROM published.whitepapers w
                WHERE w.vintage_no < (SELECT vintage_no FROM published.publications WHERE publication_id = %s)
                ORDER BY w.vintage_no DESC, w.generated_at DESC LIMIT 1""",
-            (self.publication.publication_id,)).fetchone()
+            (self.publication.publication_id,),
+        ).fetchone()
         if last is None:
             return []
-        return [c for c in diff(self.conn, last[0], self.publication.publication_id)
-                if c.relation == "kpi_values" and c.grain == "year" and c.region_code == CITY
-                and c.period <= str(year) and c.reason != "first_published"]
+        return [
+            c
+            for c in diff(self.conn, last[0], self.publication.publication_id)
+            if c.relation == "kpi_values"
+            and c.grain == "year"
+            and c.region_code == CITY
+            and c.period <= str(year)
+            and c.reason != "first_published"
+        ]
 
     def holds(self, name: str) -> bool:
         """Whether the relation exists (an older publication may predate it; nothing published: none)."""
@@ -194,8 +205,15 @@ class Mart:
         with self.conn.cursor(row_factory=class_row(row_type)) as cur:
             return cur.execute(query, params).fetchall()
 
-    def kpi_values(self, grain: str = "year", *, period: str | None = None, region_code: str | None = None,
-                   districts: bool = False, kpi_codes: list[str] | None = None) -> list[KpiValue]:
+    def kpi_values(
+        self,
+        grain: str = "year",
+        *,
+        period: str | None = None,
+        region_code: str | None = None,
+        districts: bool = False,
+        kpi_codes: list[str] | None = None,
+    ) -> list[KpiValue]:
         """KPI values of one grain; optionally of one period, one region (or every district), some KPIs."""
         where = [sql.SQL("grain = %s")]
         params: list = [grain]
@@ -211,52 +229,79 @@ class Mart:
         if kpi_codes is not None:
             where.append(sql.SQL("kpi_code = ANY(%s)"))
             params.append(list(kpi_codes))
-        query = sql.SQL("SELECT kpi_code, grain, period, region_code, value, unit, is_complete, months_covered, "
-                        "prev_value, yoy_growth_pct, target_value, attainment_pct, target_met, publication_id "
-                        "FROM {} WHERE {} ORDER BY kpi_code, period, region_code").format(
-            self.relation("kpi_values"), sql.SQL(" AND ").join(where))
+        query = sql.SQL(
+            "SELECT kpi_code, grain, period, region_code, value, unit, is_complete, months_covered, "
+            "prev_value, yoy_growth_pct, target_value, attainment_pct, target_met, publication_id "
+            "FROM {} WHERE {} ORDER BY kpi_code, period, region_code"
+        ).format(self.relation("kpi_values"), sql.SQL(" AND ").join(where))
         return self._rows(KpiValue, query, params)
 
     def latest_complete_year(self) -> str | None:
         """The latest year some region has complete (every source month of the year published)."""
-        return self.conn.execute(sql.SQL("SELECT max(period) FROM {} WHERE grain = 'year' AND is_complete").format(
-            self.relation("kpi_values"))).fetchone()[0]
+        return self.conn.execute(
+            sql.SQL("SELECT max(period) FROM {} WHERE grain = 'year' AND is_complete").format(
+                self.relation("kpi_values")
+            )
+        ).fetchone()[0]
 
-    def kpi_breakdown(self, grain: str = "year", *,
-                      region_code: str = CITY) -> list[tuple[str, str, str, str, Decimal]]:
+    def kpi_breakdown(
+        self, grain: str = "year", *, region_code: str = CITY
+    ) -> list[tuple[str, str, str, str, Decimal]]:
         """(kpi_code, dimension, period, member, value) of one grain and region, by member."""
-        return self.conn.execute(sql.SQL(
-            "SELECT kpi_code, dimension, period, member, value FROM {} WHERE grain = %s AND region_code = %s "
-            "ORDER BY member").format(self.relation("kpi_breakdown")), (grain, region_code)).fetchall()
+        return self.conn.execute(
+            sql.SQL(
+                "SELECT kpi_code, dimension, period, member, value FROM {} WHERE grain = %s AND region_code = %s "
+                "ORDER BY member"
+            ).format(self.relation("kpi_breakdown")),
+            (grain, region_code),
+        ).fetchall()
 
     def kpi_catalogue(self) -> dict[str, dict]:
         """kpi_code -> {kpi_code, name_zh, name_en, category, unit, definition, source}, by code."""
         columns = ["kpi_code", "name_zh", "name_en", "category", "unit", "definition", "source"]
-        rows = self.conn.execute(sql.SQL("SELECT {} FROM {} ORDER BY kpi_code").format(
-            sql.SQL(", ").join(map(sql.Identifier, columns)), self.relation("kpi_catalogue")))
+        rows = self.conn.execute(
+            sql.SQL("SELECT {} FROM {} ORDER BY kpi_code").format(
+                sql.SQL(", ").join(map(sql.Identifier, columns)), self.relation("kpi_catalogue")
+            )
+        )
         return {row[0]: dict(zip(columns, row)) for row in rows}
 
     def region_names(self) -> dict[str, str]:
         """region_code -> Chinese name, the city first."""
-        return dict(self.conn.execute(sql.SQL("SELECT region_code, name_zh FROM {} ORDER BY sort_order").format(
-            self.relation("regions"))).fetchall())
+        return dict(
+            self.conn.execute(
+                sql.SQL("SELECT region_code, name_zh FROM {} ORDER BY sort_order").format(self.relation("regions"))
+            ).fetchall()
+        )
 
     def targets(self) -> list[Target]:
         """The seed documents' targets, by year and KPI."""
-        return self._rows(Target, sql.SQL(
-            "SELECT kpi_code, target_year, scope, comparator, target_value, unit, source_document, source_clause "
-            "FROM {} ORDER BY target_year, kpi_code").format(self.relation("targets")))
+        return self._rows(
+            Target,
+            sql.SQL(
+                "SELECT kpi_code, target_year, scope, comparator, target_value, unit, source_document, source_clause "
+                "FROM {} ORDER BY target_year, kpi_code"
+            ).format(self.relation("targets")),
+        )
 
     def source_months(self, year: int | None = None) -> list[SourceMonth]:
         """Which source months the publication covers (of one year, or all), by source and period."""
         where, params = (sql.SQL("WHERE period LIKE %s"), (f"{year}-%",)) if year else (sql.SQL(""), ())
-        return self._rows(SourceMonth, sql.SQL(
-            "SELECT source, period, is_available, load_id FROM {} {} ORDER BY source, period").format(
-            self.relation("source_months"), where), params)
+        return self._rows(
+            SourceMonth,
+            sql.SQL("SELECT source, period, is_available, load_id FROM {} {} ORDER BY source, period").format(
+                self.relation("source_months"), where
+            ),
+            params,
+        )
 
     def source_payloads(self, year: int) -> list[SourcePayload]:
         """The raw payloads (checksums) behind each source month of the year."""
-        return self._rows(SourcePayload, sql.SQL(
-            "SELECT source, period, payload_position, page, payload_bytes, payload_sha256 FROM {} "
-            "WHERE period LIKE %s ORDER BY source, period, payload_position").format(
-            self.relation("source_payloads")), (f"{year}-%",))
+        return self._rows(
+            SourcePayload,
+            sql.SQL(
+                "SELECT source, period, payload_position, page, payload_bytes, payload_sha256 FROM {} "
+                "WHERE period LIKE %s ORDER BY source, period, payload_position"
+            ).format(self.relation("source_payloads")),
+            (f"{year}-%",),
+        )

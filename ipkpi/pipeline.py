@@ -38,8 +38,9 @@ def month_bounds(first: str, last: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def ingest(source: str, months: list[str] | None, run_id: str | None, endpoint=None,
-           instant: datetime | None = None) -> dict:
+def ingest(
+    source: str, months: list[str] | None, run_id: str | None, endpoint=None, instant: datetime | None = None
+) -> dict:
     """Bring a source's months into raw. ``months=None``: the months the release calendar says are
     due at ``instant`` (a scheduled run), and then one alert for every month the agency is newly
     late with (an explicit range is about its months only: no lateness alerts)."""
@@ -74,10 +75,15 @@ def ingest(source: str, months: list[str] | None, run_id: str | None, endpoint=N
         raise AirflowFailException(str(exc)) from exc
     log.info(report.summary())
     late = alert_overdue(settings.warehouse_dsn, source, instant, run_id) if scheduled else []
-    return {"source": source, "summary": report.summary(), "instant": instant.isoformat(), "months": months,
-            "loaded": [m.period for m in report.months if m.outcome == "loaded"],
-            "not_published": [m.period for m in report.months if m.outcome == "not_published"],
-            "overdue_alerted": late}
+    return {
+        "source": source,
+        "summary": report.summary(),
+        "instant": instant.isoformat(),
+        "months": months,
+        "loaded": [m.period for m in report.months if m.outcome == "loaded"],
+        "not_published": [m.period for m in report.months if m.outcome == "not_published"],
+        "overdue_alerted": late,
+    }
 
 
 def alert_overdue(dsn: str, source: str, instant: datetime, run_id: str | None) -> list[str]:
@@ -96,22 +102,36 @@ def alert_overdue(dsn: str, source: str, instant: datetime, run_id: str | None) 
         overdue = overdue_months(conn, feed, first_month(), instant)
         alerted = []
         for period, due in overdue:
-            if conn.execute("""INSERT INTO raw.lateness_alerts (source, period, due_at, alerted_at, run_id)
+            if conn.execute(
+                """INSERT INTO raw.lateness_alerts (source, period, due_at, alerted_at, run_id)
                                VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING period""",
-                            (source, period, due, instant, run_id)).fetchone():
+                (source, period, due, instant, run_id),
+            ).fetchone():
                 alerted.append(period)
     if alerted:
         lag = rhythm_of(feed).lag_days
-        text = (f"ipkpi: {source} is late with {compact(alerted)}: not published {lag} days after the month "
-                f"ended (as of {instant.isoformat()}); scheduled runs keep asking")
+        text = (
+            f"ipkpi: {source} is late with {compact(alerted)}: not published {lag} days after the month "
+            f"ended (as of {instant.isoformat()}); scheduled runs keep asking"
+        )
         log.warning("%s", text)
-        post({"kind": "overdue", "source": source, "months": alerted, "lag_days": lag,
-              "as_of": instant.isoformat(), "run_id": run_id, "text": text})
+        post(
+            {
+                "kind": "overdue",
+                "source": source,
+                "months": alerted,
+                "lag_days": lag,
+                "as_of": instant.isoformat(),
+                "run_id": run_id,
+                "text": text,
+            }
+        )
     return alerted
 
 
-def begin(periods: str, instant: datetime | None = None, *, force: bool = False, run_id: str | None = None,
-          on_busy=None) -> str | None:
+def begin(
+    periods: str, instant: datetime | None = None, *, force: bool = False, run_id: str | None = None, on_busy=None
+) -> str | None:
     """Open a publication attempt — unless nothing changed: when the raw months and the code that
     builds and checks the mart are exactly those of the current publication, a new one would be
     the same, so there is no attempt (None) and dbt, the gate and the swap do not run. ``force``
@@ -122,8 +142,15 @@ def begin(periods: str, instant: datetime | None = None, *, force: bool = False,
     freeing the worker slot — or, without it, this waits."""
     import time
 
-    from ipkpi.publish import (acquire_lock, current_publication_inputs, drop_other_candidates, input_fingerprint,
-                               log_attempt, new_publication_id, release_lock)
+    from ipkpi.publish import (
+        acquire_lock,
+        current_publication_inputs,
+        drop_other_candidates,
+        input_fingerprint,
+        log_attempt,
+        new_publication_id,
+        release_lock,
+    )
 
     dsn = Settings.from_env().warehouse_dsn
     publication_id = new_publication_id()
@@ -136,8 +163,11 @@ def begin(periods: str, instant: datetime | None = None, *, force: bool = False,
         fingerprint = input_fingerprint(dsn)
         current = current_publication_inputs(dsn)
         if current and current[1] == fingerprint and not force:
-            log.info("no change: the raw months and the transformation are those of publication %s; "
-                     "nothing to build, check or publish", current[0])
+            log.info(
+                "no change: the raw months and the transformation are those of publication %s; "
+                "nothing to build, check or publish",
+                current[0],
+            )
             release_lock(dsn, publication_id)
             return None
         drop_other_candidates(dsn, publication_id)
@@ -157,11 +187,16 @@ def note_superseded_rollback(dsn: str, publication_id: str) -> None:
     from ipkpi.publish import finish_attempt
 
     with psycopg.connect(dsn, autocommit=True) as conn:
-        row = conn.execute("SELECT publication_id, rollback_of FROM vintage.publications "
-                           "ORDER BY vintage_no DESC LIMIT 1").fetchone()
+        row = conn.execute(
+            "SELECT publication_id, rollback_of FROM vintage.publications ORDER BY vintage_no DESC LIMIT 1"
+        ).fetchone()
     if row and row[1]:
-        log.info("publication %s supersedes the rollback %s (to %s): the agencies' current data are published again",
-                 publication_id, row[0], row[1])
+        log.info(
+            "publication %s supersedes the rollback %s (to %s): the agencies' current data are published again",
+            publication_id,
+            row[0],
+            row[1],
+        )
         finish_attempt(dsn, publication_id, "running", detail={"supersedes_rollback": row[0]})
 
 
@@ -237,13 +272,20 @@ def validate(publication_id: str) -> dict:
     for check in result.failed:
         log.warning("%s", check.describe())
     if not result.passed:
-        finish_attempt(settings.warehouse_dsn, publication_id, "blocked", len(result.checks),
-                       len(result.failed), {"gate": summary})
+        finish_attempt(
+            settings.warehouse_dsn, publication_id, "blocked", len(result.checks), len(result.failed), {"gate": summary}
+        )
         release_lock(settings.warehouse_dsn, publication_id)
         blocking = "; ".join(c.describe() for c in result.blocking)
         raise PublicationBlocked(f"publication {publication_id} blocked by the quality gate: {blocking}")
-    finish_attempt(settings.warehouse_dsn, publication_id, "running", len(result.checks), len(result.failed),
-                   {"gate": summary, "validated": {"candidate": schema, "digest": digest}})
+    finish_attempt(
+        settings.warehouse_dsn,
+        publication_id,
+        "running",
+        len(result.checks),
+        len(result.failed),
+        {"gate": summary, "validated": {"candidate": schema, "digest": digest}},
+    )
     return summary
 
 

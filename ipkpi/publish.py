@@ -19,8 +19,8 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -65,6 +65,7 @@ def candidate_schema(publication_id: str) -> str:
 
 # --- one publication at a time ---------------------------------------------------------------
 
+
 class Holder(NamedTuple):
     """The attempt that holds the publication lock."""
 
@@ -79,20 +80,26 @@ class Holder(NamedTuple):
 BEGIN_GRACE = "10 minutes"
 
 
-def acquire_lock(dsn: str, publication_id: str, run_id: str | None,
-                 run_alive: Callable[[str], bool | None] = lambda run_id: None) -> Holder | None:
+def acquire_lock(
+    dsn: str, publication_id: str, run_id: str | None, run_alive: Callable[[str], bool | None] = lambda run_id: None
+) -> Holder | None:
     """Take the publication lock for this attempt; None when taken, else who holds it.
 
     A holder whose attempt is over (published, blocked, failed), whose Airflow run has ended
     (``run_alive`` says False), or that never logged its attempt, is not holding anything: its
     lock is taken over, and an attempt left 'running' is marked failed ("abandoned")."""
     with psycopg.connect(dsn) as conn:  # one transaction: the row lock orders competing attempts
-        conn.execute("INSERT INTO audit.publication_lock (publication_id, dag_run_id, acquired_at) "
-                     "VALUES (%s, %s, now()) ON CONFLICT (only_one) DO NOTHING", (publication_id, run_id))
+        conn.execute(
+            "INSERT INTO audit.publication_lock (publication_id, dag_run_id, acquired_at) "
+            "VALUES (%s, %s, now()) ON CONFLICT (only_one) DO NOTHING",
+            (publication_id, run_id),
+        )
         held, held_run, status, stale = conn.execute(
             """SELECT l.publication_id, l.dag_run_id, p.status, l.acquired_at < now() - %s::interval
                FROM audit.publication_lock l LEFT JOIN audit.publication_log p USING (publication_id)
-               FOR UPDATE OF l""", (BEGIN_GRACE,)).fetchone()
+               FOR UPDATE OF l""",
+            (BEGIN_GRACE,),
+        ).fetchone()
         if held == publication_id:
             return None
         over = status in ("published", "blocked", "failed") or (status is None and stale)
@@ -101,28 +108,37 @@ def acquire_lock(dsn: str, publication_id: str, run_id: str | None,
             over = True
         if not over:
             return Holder(held, held_run)
-        conn.execute("UPDATE audit.publication_lock SET publication_id = %s, dag_run_id = %s, acquired_at = now()",
-                     (publication_id, run_id))
+        conn.execute(
+            "UPDATE audit.publication_lock SET publication_id = %s, dag_run_id = %s, acquired_at = now()",
+            (publication_id, run_id),
+        )
         return None
 
 
 def abandon_attempt(conn: psycopg.Connection, publication_id: str, reason: str) -> None:
     """An attempt that will not finish by itself: failed (if it was still running), and why."""
-    conn.execute("UPDATE audit.publication_log SET status = 'failed', finished_at = now(), "
-                 "detail = detail || jsonb_build_object('abandoned', %s::text) "
-                 "WHERE publication_id = %s AND status = 'running'", (reason, publication_id))
+    conn.execute(
+        "UPDATE audit.publication_log SET status = 'failed', finished_at = now(), "
+        "detail = detail || jsonb_build_object('abandoned', %s::text) "
+        "WHERE publication_id = %s AND status = 'running'",
+        (reason, publication_id),
+    )
 
 
-def resume_attempt(dsn: str, publication_id: str, run_id: str | None,
-                   run_alive: Callable[[str], bool | None] = lambda run_id: None) -> None:
+def resume_attempt(
+    dsn: str, publication_id: str, run_id: str | None, run_alive: Callable[[str], bool | None] = lambda run_id: None
+) -> None:
     """Before a publication step runs again (Airflow's retry after a failure ended the attempt):
     take the lock back and mark the attempt running — or fail if another attempt holds it now."""
     holder = acquire_lock(dsn, publication_id, run_id, run_alive)
     if holder is not None:
         raise RuntimeError(f"publication {publication_id} cannot resume: {holder} began meanwhile")
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("UPDATE audit.publication_log SET status = 'running', finished_at = NULL "
-                     "WHERE publication_id = %s AND status = 'failed'", (publication_id,))
+        conn.execute(
+            "UPDATE audit.publication_log SET status = 'running', finished_at = NULL "
+            "WHERE publication_id = %s AND status = 'failed'",
+            (publication_id,),
+        )
 
 
 def release_lock(dsn: str | None, publication_id: str, conn: psycopg.Connection | None = None) -> None:
@@ -141,8 +157,9 @@ def drop_other_candidates(dsn: str, publication_id: str) -> None:
     own = candidate_schema(publication_id)
     with psycopg.connect(dsn, autocommit=True) as conn:
         for (schema,) in conn.execute(
-                "SELECT nspname FROM pg_namespace WHERE (starts_with(nspname, %s) OR nspname = %s) AND nspname <> %s",
-                (CANDIDATE_PREFIX, CANDIDATE, own)).fetchall():
+            "SELECT nspname FROM pg_namespace WHERE (starts_with(nspname, %s) OR nspname = %s) AND nspname <> %s",
+            (CANDIDATE_PREFIX, CANDIDATE, own),
+        ).fetchall():
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
@@ -155,26 +172,38 @@ def candidate_digest(conn: psycopg.Connection, schema: str) -> str:
     volume, so this is cheap at any scale)."""
     parts = []
     for table in DIGESTED:
-        parts.append(conn.execute(sql.SQL(
-            "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {}.{} t")
-            .format(sql.Identifier(schema), sql.Identifier(table))).fetchone()[0])
+        parts.append(
+            conn.execute(
+                sql.SQL(
+                    "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {}.{} t"
+                ).format(sql.Identifier(schema), sql.Identifier(table))
+            ).fetchone()[0]
+        )
     return ";".join(parts)
 
 
-def log_attempt(dsn: str, publication_id: str, periods: str, fingerprint: str | None = None,
-                as_of: datetime | None = None) -> None:
+def log_attempt(
+    dsn: str, publication_id: str, periods: str, fingerprint: str | None = None, as_of: datetime | None = None
+) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             """INSERT INTO audit.publication_log (publication_id, started_at, status, periods, input_fingerprint,
                                                   as_of)
                VALUES (%s, now(), 'running', %s, %s, coalesce(%s, now())) ON CONFLICT (publication_id) DO NOTHING""",
-            (publication_id, periods, fingerprint, as_of))
+            (publication_id, periods, fingerprint, as_of),
+        )
 
 
 # What a publication is made of besides raw: a change to any of these files changes the mart or
 # its checks, so it is a reason to publish again even when no agency sent anything new.
-TRANSFORMATION_FILES = ("dbt_project/dbt_project.yml", "dbt_project/models", "dbt_project/macros",
-                        "dbt_project/seeds", "dbt_project/tests", "expectations")
+TRANSFORMATION_FILES = (
+    "dbt_project/dbt_project.yml",
+    "dbt_project/models",
+    "dbt_project/macros",
+    "dbt_project/seeds",
+    "dbt_project/tests",
+    "expectations",
+)
 
 
 def input_fingerprint(dsn: str) -> str:
@@ -187,8 +216,9 @@ def input_fingerprint(dsn: str) -> str:
     digest = hashlib.sha256()
     with psycopg.connect(dsn, autocommit=True) as conn:
         for source, period, load_id in conn.execute(
-                "SELECT source, period, current_load_id FROM raw.source_months WHERE status = 'available' "
-                "ORDER BY source, period"):
+            "SELECT source, period, current_load_id FROM raw.source_months WHERE status = 'available' "
+            "ORDER BY source, period"
+        ):
             digest.update(f"{source}/{period}/{load_id}\n".encode())
     for entry in TRANSFORMATION_FILES:
         path = ROOT / entry
@@ -202,8 +232,9 @@ def input_fingerprint(dsn: str) -> str:
 def already_published(dsn: str, publication_id: str) -> bool:
     """A publication id is swapped in once: after that, whatever candidate exists is not its own."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        status = conn.execute("SELECT status FROM audit.publication_log WHERE publication_id = %s",
-                              (publication_id,)).fetchone()
+        status = conn.execute(
+            "SELECT status FROM audit.publication_log WHERE publication_id = %s", (publication_id,)
+        ).fetchone()
     return status is not None and status[0] == "published"
 
 
@@ -212,18 +243,30 @@ def current_publication_inputs(dsn: str) -> tuple[str, str | None] | None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         return conn.execute(
             "SELECT publication_id, input_fingerprint FROM audit.publication_log WHERE status = 'published' "
-            "ORDER BY finished_at DESC LIMIT 1").fetchone()
+            "ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
 
 
-def finish_attempt(dsn: str, publication_id: str, status: str, checks_run: int | None = None,
-                   checks_failed: int | None = None, detail: dict | None = None,
-                   conn: psycopg.Connection | None = None) -> None:
+def finish_attempt(
+    dsn: str,
+    publication_id: str,
+    status: str,
+    checks_run: int | None = None,
+    checks_failed: int | None = None,
+    detail: dict | None = None,
+    conn: psycopg.Connection | None = None,
+) -> None:
     statement = """UPDATE audit.publication_log
                    SET status = %s, finished_at = now(), checks_run = coalesce(%s, checks_run),
                        checks_failed = coalesce(%s, checks_failed), detail = detail || %s::jsonb
                    WHERE publication_id = %s"""
-    params = (status, checks_run, checks_failed, json.dumps(detail or {}, ensure_ascii=False, default=str),
-              publication_id)
+    params = (
+        status,
+        checks_run,
+        checks_failed,
+        json.dumps(detail or {}, ensure_ascii=False, default=str),
+        publication_id,
+    )
     if conn is not None:
         conn.execute(statement, params)
         return
@@ -239,19 +282,24 @@ def check_candidate(conn: psycopg.Connection, publication_id: str) -> str:
     """The attempt's candidate, if it is exactly what its gate validated, and the attempt holds the
     publication lock; else CandidateMismatch, and nothing is published."""
     schema = candidate_schema(publication_id)
-    row = conn.execute("SELECT status, detail -> 'validated' ->> 'digest', "
-                       "EXISTS (SELECT 1 FROM audit.publication_lock WHERE publication_id = %s) "
-                       "FROM audit.publication_log WHERE publication_id = %s FOR UPDATE",
-                       (publication_id, publication_id)).fetchone()
+    row = conn.execute(
+        "SELECT status, detail -> 'validated' ->> 'digest', "
+        "EXISTS (SELECT 1 FROM audit.publication_lock WHERE publication_id = %s) "
+        "FROM audit.publication_log WHERE publication_id = %s FOR UPDATE",
+        (publication_id, publication_id),
+    ).fetchone()
     if row is None or row[0] != "running" or row[1] is None:
-        raise CandidateMismatch(f"publication {publication_id} was not validated by the gate "
-                                f"(status {row[0] if row else 'unknown'}): nothing published")
+        raise CandidateMismatch(
+            f"publication {publication_id} was not validated by the gate "
+            f"(status {row[0] if row else 'unknown'}): nothing published"
+        )
     if not row[2]:
         raise CandidateMismatch(f"publication {publication_id} does not hold the publication lock: nothing published")
     if not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone():
         raise CandidateMismatch(f"the candidate schema {schema} of {publication_id} is gone: nothing published")
-    stamped = conn.execute(sql.SQL("SELECT DISTINCT publication_id FROM {}.kpi_values").format(
-        sql.Identifier(schema))).fetchall()
+    stamped = conn.execute(
+        sql.SQL("SELECT DISTINCT publication_id FROM {}.kpi_values").format(sql.Identifier(schema))
+    ).fetchall()
     if stamped != [(publication_id,)]:
         raise CandidateMismatch(f"{schema} holds publication {stamped}, not {publication_id}: nothing published")
     if candidate_digest(conn, schema) != row[1]:
@@ -276,19 +324,25 @@ def swap(dsn: str, publication_id: str, *, lock_timeout_ms: int = 3000, attempts
                 candidate = check_candidate(conn, publication_id)
                 keep_first_vintage(conn)
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(PREVIOUS)))
-                conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
-                    sql.Identifier(PUBLISHED), sql.Identifier(PREVIOUS)))
-                conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
-                    sql.Identifier(candidate), sql.Identifier(PUBLISHED)))
+                conn.execute(
+                    sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(PUBLISHED), sql.Identifier(PREVIOUS))
+                )
+                conn.execute(
+                    sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(candidate), sql.Identifier(PUBLISHED))
+                )
                 conn.execute(LOG_VIEW.format(schema=PUBLISHED))
-                conn.execute(sql.SQL(
-                    """INSERT INTO audit.source_month_first_published (source, period, publication_id, published_at)
+                conn.execute(
+                    sql.SQL(
+                        """INSERT INTO audit.source_month_first_published (source, period, publication_id, published_at)
                        SELECT source, period, publication_id, first_published_at FROM {}.source_months
-                       WHERE is_available ON CONFLICT DO NOTHING""").format(sql.Identifier(PUBLISHED)))
+                       WHERE is_available ON CONFLICT DO NOTHING"""
+                    ).format(sql.Identifier(PUBLISHED))
+                )
                 grant_published(conn, PUBLISHED)
                 periods, rollback_of = conn.execute(
                     "SELECT periods, detail ->> 'rollback_of' FROM audit.publication_log WHERE publication_id = %s",
-                    (publication_id,)).fetchone()
+                    (publication_id,),
+                ).fetchone()
                 vintages.record(conn, PUBLISHED, publication_id, periods=periods, rollback_of=rollback_of)
                 vintages.expose(conn, PUBLISHED)
                 grant_published(conn, PUBLISHED)  # and the vintage views
@@ -314,8 +368,9 @@ def keep_first_vintage(conn: psycopg.Connection) -> None:
         return
     if not conn.execute("SELECT to_regclass('published.kpi_values') IS NOT NULL").fetchone()[0]:
         return
-    held = conn.execute("SELECT p.publication_id, p.finished_at, p.periods FROM audit.publication_log p "
-                        "WHERE p.publication_id = (SELECT publication_id FROM published.kpi_values LIMIT 1)").fetchone()
+    held = conn.execute(
+        "SELECT p.publication_id, p.finished_at, p.periods FROM audit.publication_log p "
+        "WHERE p.publication_id = (SELECT publication_id FROM published.kpi_values LIMIT 1)"
+    ).fetchone()
     if held:
         vintages.record(conn, PUBLISHED, held[0], published_at=held[1], periods=held[2])
-

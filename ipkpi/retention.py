@@ -85,7 +85,9 @@ def prune_repeat_fetches(dsn: str, days: int | None = None) -> int:
                           w_last AS (PARTITION BY source, period, page, sha256 ORDER BY fetched_at DESC, fetch_id DESC))
                DELETE FROM raw.fetches f USING ranked r
                WHERE f.fetch_id = r.fetch_id AND r.from_first > 1 AND r.from_last > 1
-                 AND r.fetched_at < now() - make_interval(days => %s)""", (days,)).rowcount
+                 AND r.fetched_at < now() - make_interval(days => %s)""",
+            (days,),
+        ).rowcount
 
 
 def retain_vintage_years() -> int:
@@ -112,13 +114,16 @@ def prune_vintages(dsn: str, years: int | None = None) -> tuple[int, int]:
                WHERE p.published_at < now() - make_interval(years => %s)
                  AND p.vintage_no < (SELECT max(vintage_no) FROM vintage.publications)
                  AND NOT EXISTS (SELECT 1 FROM vintage.whitepapers w WHERE w.publication_id = p.publication_id)""",
-            (years,)).rowcount
+            (years,),
+        ).rowcount
         rows = 0
         for relation in TRACKED:
             if conn.execute("SELECT to_regclass(%s)", (f"vintage.{relation}_history",)).fetchone()[0]:
-                rows += conn.execute(sql.SQL(
-                    """DELETE FROM {} h WHERE NOT EXISTS (
+                rows += conn.execute(
+                    sql.SQL(
+                        """DELETE FROM {} h WHERE NOT EXISTS (
                            SELECT 1 FROM vintage.publications p WHERE p.vintage_no >= h.valid_from_vintage
-                             AND (h.valid_to_vintage IS NULL OR p.vintage_no < h.valid_to_vintage))""").format(
-                    history_table(relation))).rowcount
+                             AND (h.valid_to_vintage IS NULL OR p.vintage_no < h.valid_to_vintage))"""
+                    ).format(history_table(relation))
+                ).rowcount
     return gone, rows

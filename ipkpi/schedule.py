@@ -37,11 +37,14 @@ class RunScope:
         if self.is_explicit:
             return compact(self.months)
         loaded = sorted({month for result in ingested for month in result["loaded"]})
-        return f"scheduled {pendulum.instance(self.instant).in_timezone(TIMEZONE).isoformat()}: loaded {compact(loaded)}"
+        return (
+            f"scheduled {pendulum.instance(self.instant).in_timezone(TIMEZONE).isoformat()}: loaded {compact(loaded)}"
+        )
 
 
-def run_scope(interval_start: datetime, interval_end: datetime, conf: dict | None,
-              run_after: datetime | None = None) -> RunScope:
+def run_scope(
+    interval_start: datetime, interval_end: datetime, conf: dict | None, run_after: datetime | None = None
+) -> RunScope:
     from ipkpi.pipeline import months_in_interval
 
     if (conf or {}).get("range") == EXPLICIT:
@@ -66,5 +69,6 @@ def next_tick(instant: datetime, cron: str | None = None) -> pendulum.DateTime:
     from croniter import croniter
 
     local = pendulum.instance(instant).in_timezone(TIMEZONE)
-    return pendulum.instance(croniter(cron or schedule_cron(), local.subtract(seconds=1)).get_next(datetime)).in_timezone(
-        TIMEZONE)
+    return pendulum.instance(
+        croniter(cron or schedule_cron(), local.subtract(seconds=1)).get_next(datetime)
+    ).in_timezone(TIMEZONE)

@@ -69,7 +69,12 @@ def spawn(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.log_dir / f"{name}.log", "ab") as logfile:
         proc = subprocess.Popen(
-            argv, env=env, cwd=ROOT, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            argv,
+            env=env,
+            cwd=ROOT,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     _pid_file(settings, name).write_text(f"{proc.pid} {_start_time(proc.pid)}")
@@ -188,8 +193,20 @@ def ensure_postgres(settings: Settings) -> None:
                 shutil.chown(pwfile, "postgres")
                 shutil.chown(data, "postgres")
             data.chmod(0o700)
-            _pg_run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
-                     f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8"])
+            _pg_run(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            )
     if _as_root() and data.parent == settings.home:
         # the server's user owns its cluster and nothing else of ours (secrets.json is beside it)
         if settings.home.stat().st_uid != 0:
@@ -200,16 +217,33 @@ def ensure_postgres(settings: Settings) -> None:
             shutil.chown(settings.home / "postgres.log", "root", "root")
     if not pg_is_up(settings):
         log(f"starting Postgres on 127.0.0.1:{settings.pg_port}")
-        options = (f"-p {settings.pg_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
-                   "-c max_connections=200 -c shared_buffers=256MB -c synchronous_commit=off "
-                   "-c max_wal_size=4GB -c work_mem=32MB -c maintenance_work_mem=256MB")
+        options = (
+            f"-p {settings.pg_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
+            "-c max_connections=200 -c shared_buffers=256MB -c synchronous_commit=off "
+            "-c max_wal_size=4GB -c work_mem=32MB -c maintenance_work_mem=256MB"
+        )
         try:
-            _pg_run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(pg_log(data)),
-                     "-o", options, "-w", "-t", "60", "start"])
+            _pg_run(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(pg_log(data)),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            )
         except subprocess.CalledProcessError:
             tail = pg_log(data).read_text(errors="replace").splitlines()[-3:]
-            raise RuntimeError(f"the embedded Postgres did not start on 127.0.0.1:{settings.pg_port} "
-                               f"(another server on that port? set IPKPI_PG_PORT): " + " | ".join(tail)) from None
+            raise RuntimeError(
+                f"the embedded Postgres did not start on 127.0.0.1:{settings.pg_port} "
+                f"(another server on that port? set IPKPI_PG_PORT): " + " | ".join(tail)
+            ) from None
     _ensure_roles_and_databases(settings)
 
 
@@ -220,15 +254,21 @@ def _ensure_roles_and_databases(settings: Settings) -> None:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
             attrs = "LOGIN CREATEROLE" if role == "ipkpi_owner" else "LOGIN"
-            conn.execute(sql.SQL("{} ROLE {} WITH " + attrs + " PASSWORD {}").format(
-                sql.SQL(verb), sql.Identifier(role), sql.Literal(settings.secrets["pg"][role])))
+            conn.execute(
+                sql.SQL("{} ROLE {} WITH " + attrs + " PASSWORD {}").format(
+                    sql.SQL(verb), sql.Identifier(role), sql.Literal(settings.secrets["pg"][role])
+                )
+            )
         for database, owner in owners.items():
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone():
-                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                    sql.Identifier(database), sql.Identifier(owner)))
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(owner))
+                )
         # only the warehouse is open to every login (BI's included); the rest is for their owners
         for database in ("airflow", "postgres", "template1"):
-            conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))
+            conn.execute(
+                sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database))
+            )
 
 
 def stop_postgres(settings: Settings) -> bool:
@@ -252,8 +292,17 @@ def ensure_sandbox(settings: Settings) -> None:
     if running_pid(settings, "sandbox"):
         return
     credentials = write_sandbox_credentials(settings)
-    argv = [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(settings.sandbox_port),
-            "--credentials-file", str(credentials)]
+    argv = [
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(settings.sandbox_port),
+        "--credentials-file",
+        str(credentials),
+    ]
     log(f"starting the agency sandbox on {settings.sandbox_url}")
     spawn(settings, "sandbox", argv, dict(os.environ))
     wait_for_http(settings.sandbox_url + "/", "sandbox", accept=lambda status: status < 500)
@@ -292,57 +341,67 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("IPKPI_GX_DSN", None)  # a gate run in this process leaves its DSN here: not for the tasks
     env.update(default_connections(settings))
-    env.update({
-        "AIRFLOW_HOME": str(settings.airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        # LocalExecutor here; AIRFLOW__CORE__EXECUTOR=CeleryExecutor (with AIRFLOW__CELERY__BROKER_URL, as
-        # docker-compose runs it) also starts IPKPI_CELERY_WORKERS `airflow celery worker` processes
-        "AIRFLOW__CORE__EXECUTOR": os.environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor"),
-        "AIRFLOW__CELERY__WORKER_CONCURRENCY": os.environ.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "2"),
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__CORE__FERNET_KEY": settings.secrets["airflow_fernet_key"],
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{settings.airflow_url}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "ipkpi:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(settings.airflow_home / "passwords.json"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": settings.airflow_db_url,
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(settings.airflow_port),
-        "AIRFLOW__API__BASE_URL": settings.airflow_url,
-        "AIRFLOW__API__SECRET_KEY": settings.secrets["airflow_api_secret"],
-        "AIRFLOW__API_AUTH__JWT_SECRET": settings.secrets["airflow_jwt_secret"],
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",  # the api-server's /monitor/health covers it
-        # the scheduler's local log server: next to the api-server's port, so two stacks never collide
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.airflow_port + 1),
-        # The local stack runs what `ipkpi run`, backfills and the UI ask for; a deployment that
-        # runs the daily schedule sets AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=True (docker-compose does).
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": os.environ.get("AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE", "False"),
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.log_dir / "airflow"),
-        "IPKPI_HOME": str(settings.home),
-        # the tasks' login: ipkpi_runner, never the set-up user (no CREATEROLE, not superuser)
-        "IPKPI_WAREHOUSE_DSN": settings.runtime_dsn,
-        "GX_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    })
+    env.update(
+        {
+            "AIRFLOW_HOME": str(settings.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            # LocalExecutor here; AIRFLOW__CORE__EXECUTOR=CeleryExecutor (with AIRFLOW__CELERY__BROKER_URL, as
+            # docker-compose runs it) also starts IPKPI_CELERY_WORKERS `airflow celery worker` processes
+            "AIRFLOW__CORE__EXECUTOR": os.environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor"),
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": os.environ.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "2"),
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__FERNET_KEY": settings.secrets["airflow_fernet_key"],
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{settings.airflow_url}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "ipkpi:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(settings.airflow_home / "passwords.json"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": settings.airflow_db_url,
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(settings.airflow_port),
+            "AIRFLOW__API__BASE_URL": settings.airflow_url,
+            "AIRFLOW__API__SECRET_KEY": settings.secrets["airflow_api_secret"],
+            "AIRFLOW__API_AUTH__JWT_SECRET": settings.secrets["airflow_jwt_secret"],
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",  # the api-server's /monitor/health covers it
+            # the scheduler's local log server: next to the api-server's port, so two stacks never collide
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.airflow_port + 1),
+            # The local stack runs what `ipkpi run`, backfills and the UI ask for; a deployment that
+            # runs the daily schedule sets AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=True (docker-compose does).
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": os.environ.get("AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE", "False"),
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.log_dir / "airflow"),
+            "IPKPI_HOME": str(settings.home),
+            # the tasks' login: ipkpi_runner, never the set-up user (no CREATEROLE, not superuser)
+            "IPKPI_WAREHOUSE_DSN": settings.runtime_dsn,
+            "GX_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
+    )
     return env
 
 
 SCHEDULE_SETTINGS = ("IPKPI_SCHEDULE", "IPKPI_FIRST_MONTH", "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE")
-EXECUTOR_SETTINGS = ("AIRFLOW__CORE__EXECUTOR", "IPKPI_CELERY_WORKERS", "AIRFLOW__CELERY__BROKER_URL",
-                     "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CELERY__WORKER_CONCURRENCY")
+EXECUTOR_SETTINGS = (
+    "AIRFLOW__CORE__EXECUTOR",
+    "IPKPI_CELERY_WORKERS",
+    "AIRFLOW__CELERY__BROKER_URL",
+    "AIRFLOW__CELERY__RESULT_BACKEND",
+    "AIRFLOW__CELERY__WORKER_CONCURRENCY",
+)
 
 
 def config_fingerprint(env: dict[str, str]) -> str:
     """A hash (never the values) of the settings that decide where data comes from and goes to,
     what the schedule does (its cadence, first month, the agencies' expected lags) and what runs the
     tasks (the executor and its workers)."""
-    relevant = {k: v for k, v in sorted(env.items())
-                if k.startswith(("AIRFLOW_CONN_IPKPI_", "IPKPI_LAG_DAYS_"))  # ipkpi_alerts too
-                or k in ("IPKPI_WAREHOUSE_DSN", *SCHEDULE_SETTINGS, *EXECUTOR_SETTINGS)}
+    relevant = {
+        k: v
+        for k, v in sorted(env.items())
+        if k.startswith(("AIRFLOW_CONN_IPKPI_", "IPKPI_LAG_DAYS_"))  # ipkpi_alerts too
+        or k in ("IPKPI_WAREHOUSE_DSN", *SCHEDULE_SETTINGS, *EXECUTOR_SETTINGS)
+    }
     return hashlib.sha256(json.dumps(relevant).encode()).hexdigest()
 
 
@@ -351,15 +410,17 @@ def airflow_bin() -> str:
 
 
 def airflow_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([airflow_bin(), *args], env=airflow_env(settings), cwd=ROOT, check=True,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [airflow_bin(), *args], env=airflow_env(settings), cwd=ROOT, check=True, capture_output=True, text=True
+    )
 
 
 def ensure_airflow_db(settings: Settings) -> None:
     """`airflow db migrate` (idempotent) and the admin password file of the simple auth manager."""
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    write_private(settings.airflow_home / "passwords.json",
-                  json.dumps({"ipkpi": settings.secrets["airflow_admin_password"]}))
+    write_private(
+        settings.airflow_home / "passwords.json", json.dumps({"ipkpi": settings.secrets["airflow_admin_password"]})
+    )
     stamp = settings.airflow_home / ".migrated"
     from importlib.metadata import version as installed
 
@@ -381,8 +442,14 @@ def celery_workers(env: dict[str, str]) -> list[str]:
 def _celery_worker_argv(name: str) -> list[str]:
     # w1@<host>, w2@<host>: distinct Celery node names on one machine. The workers share the
     # api-server's log folder here, so they serve no logs (docker-compose's do, each in its container)
-    return [airflow_bin(), "celery", "worker", "--celery-hostname", f"w{name.removeprefix(CELERY_WORKER)}@%h",
-            "--skip-serve-logs"]
+    return [
+        airflow_bin(),
+        "celery",
+        "worker",
+        "--celery-hostname",
+        f"w{name.removeprefix(CELERY_WORKER)}@%h",
+        "--skip-serve-logs",
+    ]
 
 
 def _started_workers(settings: Settings) -> list[str]:
@@ -397,8 +464,12 @@ class Busy(RuntimeError):
 def active_runs(settings: Settings) -> list[str]:
     """The DAG runs queued or running now (from Airflow's metadata database)."""
     with psycopg.connect(settings.embedded_dsn("airflow", "airflow"), autocommit=True, connect_timeout=5) as conn:
-        return [f"{dag_id} run {run_id} ({state})" for dag_id, run_id, state in conn.execute(
-            "SELECT dag_id, run_id, state FROM dag_run WHERE state IN ('queued', 'running') ORDER BY run_id")]
+        return [
+            f"{dag_id} run {run_id} ({state})"
+            for dag_id, run_id, state in conn.execute(
+                "SELECT dag_id, run_id, state FROM dag_run WHERE state IN ('queued', 'running') ORDER BY run_id"
+            )
+        ]
 
 
 @contextmanager
@@ -441,10 +512,12 @@ def ensure_airflow(settings: Settings) -> None:
     else:
         active = active_runs(settings) if alive else []
         if active:
-            raise Busy(f"Airflow runs with other connections, warehouse or schedule than this shell's, and "
-                       f"{', '.join(active)} {'is' if len(active) == 1 else 'are'} active: not restarting it under "
-                       f"{'that run' if len(active) == 1 else 'those runs'}. Wait until it ends (ipkpi status, the "
-                       f"Airflow UI), or use this shell's settings, then try again")
+            raise Busy(
+                f"Airflow runs with other connections, warehouse or schedule than this shell's, and "
+                f"{', '.join(active)} {'is' if len(active) == 1 else 'are'} active: not restarting it under "
+                f"{'that run' if len(active) == 1 else 'those runs'}. Wait until it ends (ipkpi status, the "
+                f"Airflow UI), or use this shell's settings, then try again"
+            )
         if alive:
             log("restarting Airflow: the calling shell's connections or warehouse differ from the running ones")
         stop_airflow(settings)  # also what is left of an earlier set (orphans of a dead component)

@@ -23,17 +23,19 @@ def dbt_env(dsn: str, home: Path) -> dict[str, str]:
     """The profile's IPKPI_DBT_* variables, from the warehouse DSN (never on a command line)."""
     parts = urlsplit(dsn)
     env = dict(os.environ)
-    env.update({
-        "IPKPI_DBT_HOST": parts.hostname or "127.0.0.1",
-        "IPKPI_DBT_PORT": str(parts.port or 5432),
-        "IPKPI_DBT_USER": unquote(parts.username or ""),
-        "IPKPI_DBT_PASSWORD": unquote(parts.password or ""),
-        "IPKPI_DBT_DBNAME": parts.path.lstrip("/") or "postgres",
-        "IPKPI_DBT_ROLE": os.environ.get("IPKPI_DBT_ROLE", "ipkpi_transformer"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_LOG_PATH": str(home / "dbt" / "logs"),
-        "DBT_TARGET_PATH": str(home / "dbt" / "target"),
-    })
+    env.update(
+        {
+            "IPKPI_DBT_HOST": parts.hostname or "127.0.0.1",
+            "IPKPI_DBT_PORT": str(parts.port or 5432),
+            "IPKPI_DBT_USER": unquote(parts.username or ""),
+            "IPKPI_DBT_PASSWORD": unquote(parts.password or ""),
+            "IPKPI_DBT_DBNAME": parts.path.lstrip("/") or "postgres",
+            "IPKPI_DBT_ROLE": os.environ.get("IPKPI_DBT_ROLE", "ipkpi_transformer"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_LOG_PATH": str(home / "dbt" / "logs"),
+            "DBT_TARGET_PATH": str(home / "dbt" / "target"),
+        }
+    )
     return env
 
 
@@ -42,12 +44,20 @@ def dbt_env(dsn: str, home: Path) -> dict[str, str]:
 PUBLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
-def run_dbt(args: list[str], dsn: str, home: Path, publication_id: str | None = None,
-            candidate: str | None = None) -> str:
+def run_dbt(
+    args: list[str], dsn: str, home: Path, publication_id: str | None = None, candidate: str | None = None
+) -> str:
     """Run ``dbt <args>``; raise with dbt's own summary of what failed. ``candidate``: the schema
     the published models are built into (default ``publish_candidate``)."""
-    command = [str(Path(sys.executable).with_name("dbt")), "--no-use-colors", *args, "--project-dir",
-               str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+    command = [
+        str(Path(sys.executable).with_name("dbt")),
+        "--no-use-colors",
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+    ]
     if publication_id is not None:
         if not PUBLICATION_ID.match(publication_id):
             raise ValueError(f"not a publication id: {publication_id!r}")
@@ -57,8 +67,9 @@ def run_dbt(args: list[str], dsn: str, home: Path, publication_id: str | None = 
                 raise ValueError(f"not a candidate schema: {candidate!r}")
             dbt_vars["candidate_schema"] = candidate
         command += ["--vars", json.dumps(dbt_vars)]
-    result = subprocess.run(command, env=dbt_env(dsn, home), cwd=DBT_PROJECT, capture_output=True, text=True,
-                            preexec_fn=die_with_parent)
+    result = subprocess.run(
+        command, env=dbt_env(dsn, home), cwd=DBT_PROJECT, capture_output=True, text=True, preexec_fn=die_with_parent
+    )
     output = result.stdout + result.stderr
     if result.returncode != 0:
         raise TransformError(summarise_failure(args, output))
@@ -82,7 +93,7 @@ def summarise_failure(args: list[str], output: str) -> str:
     failed = []
     for i, line in enumerate(lines):
         if re.match(r"^(Database Error|Compilation Error|Failure|Runtime Error) in ", line):
-            reason = next((ln for ln in lines[i + 1:i + 4] if ln), "")
+            reason = next((ln for ln in lines[i + 1 : i + 4] if ln), "")
             failed.append(f"{line} — {reason}")
     head = f"dbt {' '.join(args)} failed ({totals.removeprefix('Done. ') or 'no summary'})"
     details = failed or [ln for ln in lines if "ERROR" in ln or "Error" in ln][-10:] or lines[-20:]

@@ -118,7 +118,8 @@ def columns(conn: psycopg.Connection, schema: str, relation: str) -> list[tuple[
         """SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
            JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum""",
-        (schema, relation)).fetchall()
+        (schema, relation),
+    ).fetchall()
 
 
 def history_table(relation: str) -> sql.Composed:
@@ -134,18 +135,25 @@ def ensure_history(conn: psycopg.Connection, schema: str, relation: str) -> list
     conn.execute("SET LOCAL ROLE ipkpi_publisher")  # the publisher owns every vintage
     if not conn.execute("SELECT to_regclass(%s)", (f"vintage.{relation}_history",)).fetchone()[0]:
         definition = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(k)) for n, k in cols)
-        conn.execute(sql.SQL("""CREATE TABLE {} ({}, valid_from_publication text NOT NULL, valid_to_publication text,
-                                valid_from_vintage int NOT NULL, valid_to_vintage int)""").format(table, definition))
+        conn.execute(
+            sql.SQL("""CREATE TABLE {} ({}, valid_from_publication text NOT NULL, valid_to_publication text,
+                                valid_from_vintage int NOT NULL, valid_to_vintage int)""").format(table, definition)
+        )
         keys = sql.SQL(", ").join(map(sql.Identifier, key))
         conn.execute(sql.SQL("CREATE UNIQUE INDEX ON {} ({}, valid_from_vintage)").format(table, keys))
         conn.execute(sql.SQL("CREATE UNIQUE INDEX ON {} ({}) WHERE valid_to_vintage IS NULL").format(table, keys))
-        conn.execute(sql.SQL("CREATE TRIGGER written_once BEFORE UPDATE ON {} FOR EACH ROW "
-                             "EXECUTE FUNCTION vintage.written_once()").format(table))
+        conn.execute(
+            sql.SQL(
+                "CREATE TRIGGER written_once BEFORE UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION vintage.written_once()"
+            ).format(table)
+        )
     else:
         held = {name for name, _ in columns(conn, "vintage", f"{relation}_history")}
         for name, kind in cols:
             if name not in held:
-                conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(table, sql.Identifier(name), sql.SQL(kind)))
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(table, sql.Identifier(name), sql.SQL(kind))
+                )
     conn.execute("RESET ROLE")
     return [name for name, _ in cols]
 
@@ -157,22 +165,34 @@ class Vintage:
 
 
 def current(conn: psycopg.Connection) -> Vintage | None:
-    row = conn.execute("SELECT vintage_no, publication_id FROM vintage.publications "
-                       "ORDER BY vintage_no DESC LIMIT 1").fetchone()
+    row = conn.execute(
+        "SELECT vintage_no, publication_id FROM vintage.publications ORDER BY vintage_no DESC LIMIT 1"
+    ).fetchone()
     return Vintage(*row) if row else None
 
 
 def find(conn: psycopg.Connection, publication_id: str, schema: str = "vintage") -> Vintage:
     """The vintage of a publication id (``schema``: ``published`` reads the views BI reads)."""
-    row = conn.execute(sql.SQL("SELECT vintage_no, publication_id FROM {}.publications WHERE publication_id = %s")
-                       .format(sql.Identifier(schema)), (publication_id,)).fetchone()
+    row = conn.execute(
+        sql.SQL("SELECT vintage_no, publication_id FROM {}.publications WHERE publication_id = %s").format(
+            sql.Identifier(schema)
+        ),
+        (publication_id,),
+    ).fetchone()
     if row is None:
         raise LookupError(f"{publication_id} is not a kept vintage (ipkpi publications lists them)")
     return Vintage(*row)
 
 
-def record(conn: psycopg.Connection, schema: str, publication_id: str, *, published_at: datetime | None = None,
-           periods: str | None = None, rollback_of: str | None = None) -> int:
+def record(
+    conn: psycopg.Connection,
+    schema: str,
+    publication_id: str,
+    *,
+    published_at: datetime | None = None,
+    periods: str | None = None,
+    rollback_of: str | None = None,
+) -> int:
     """Store the publication in ``schema`` as the next vintage, in the caller's transaction (the
     swap's); its revisions against the previous vintage, with reasons. Returns the cells changed."""
     conn.execute("LOCK TABLE vintage.publications IN EXCLUSIVE MODE")  # vintages are numbered one at a time
@@ -180,40 +200,63 @@ def record(conn: psycopg.Connection, schema: str, publication_id: str, *, publis
     number = previous.vintage_no + 1 if previous else 1
     for relation, key in TRACKED.items():
         names = ensure_history(conn, schema, relation)
-        table, candidate = history_table(relation), sql.SQL("{}.{}").format(sql.Identifier(schema),
-                                                                             sql.Identifier(relation))
+        table, candidate = (
+            history_table(relation),
+            sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(relation)),
+        )
         same_key = sql.SQL(" AND ").join(sql.SQL("c.{0} = h.{0}").format(sql.Identifier(k)) for k in key)
         values = [n for n in names if n not in key]
         same_values = sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
             sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(v)) for v in values),
-            sql.SQL(", ").join(sql.SQL("h.{}").format(sql.Identifier(v)) for v in values))
+            sql.SQL(", ").join(sql.SQL("h.{}").format(sql.Identifier(v)) for v in values),
+        )
         # a current row the publication no longer holds as it is: superseded by this vintage
-        conn.execute(sql.SQL("""UPDATE {table} h SET valid_to_publication = %s, valid_to_vintage = %s
+        conn.execute(
+            sql.SQL("""UPDATE {table} h SET valid_to_publication = %s, valid_to_vintage = %s
                                 WHERE h.valid_to_vintage IS NULL
-                                  AND NOT EXISTS (SELECT 1 FROM {candidate} c WHERE {same_key} AND {same_values})""")
-                     .format(table=table, candidate=candidate, same_key=same_key, same_values=same_values),
-                     (publication_id, number))
+                                  AND NOT EXISTS (SELECT 1 FROM {candidate} c WHERE {same_key} AND {same_values})""").format(
+                table=table, candidate=candidate, same_key=same_key, same_values=same_values
+            ),
+            (publication_id, number),
+        )
         # a row of the publication with no current row (new, or its old one just superseded): stored
         listed = sql.SQL(", ").join(map(sql.Identifier, names))
-        conn.execute(sql.SQL("""INSERT INTO {table} ({listed}, valid_from_publication, valid_from_vintage)
+        conn.execute(
+            sql.SQL("""INSERT INTO {table} ({listed}, valid_from_publication, valid_from_vintage)
                                 SELECT {from_c}, %s, %s FROM {candidate} c
                                 WHERE NOT EXISTS (SELECT 1 FROM {table} h WHERE h.valid_to_vintage IS NULL
-                                                  AND {same_key})""")
-                     .format(table=table, listed=listed, candidate=candidate, same_key=same_key,
-                             from_c=sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(n)) for n in names)),
-                     (publication_id, number))
+                                                  AND {same_key})""").format(
+                table=table,
+                listed=listed,
+                candidate=candidate,
+                same_key=same_key,
+                from_c=sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(n)) for n in names),
+            ),
+            (publication_id, number),
+        )
     changed = 0
     if previous is not None:
         changed = record_revisions(conn, schema, publication_id, number, previous.publication_id, rollback_of)
-    conn.execute("""INSERT INTO vintage.publications (vintage_no, publication_id, published_at, kind, rollback_of,
+    conn.execute(
+        """INSERT INTO vintage.publications (vintage_no, publication_id, published_at, kind, rollback_of,
                                                       previous_publication, periods, cells_changed)
                     VALUES (%s, %s, coalesce(%s, now()), %s, %s, %s, %s, %s)""",
-                 (number, publication_id, published_at, "rollback" if rollback_of else "run", rollback_of,
-                  previous.publication_id if previous else None, periods, changed))
+        (
+            number,
+            publication_id,
+            published_at,
+            "rollback" if rollback_of else "run",
+            rollback_of,
+            previous.publication_id if previous else None,
+            periods,
+            changed,
+        ),
+    )
     return changed
 
 
 # --- revisions and their reasons ---------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Cause:
@@ -235,12 +278,15 @@ def changed_cells(conn: psycopg.Connection, number: int) -> list[tuple]:
         key = TRACKED[relation]
         keys = sql.SQL(", ").join(map(sql.Identifier, key))
         dims = sql.SQL("o.dimension, o.member") if "dimension" in key else sql.SQL("NULL::text, NULL::text")
-        out += conn.execute(sql.SQL(
-            """SELECT %s, o.kpi_code, o.grain, o.period, o.region_code, {dims}, o.value, n.value
+        out += conn.execute(
+            sql.SQL(
+                """SELECT %s, o.kpi_code, o.grain, o.period, o.region_code, {dims}, o.value, n.value
                FROM (SELECT * FROM {table} WHERE valid_to_vintage = %s) o
                LEFT JOIN (SELECT * FROM {table} WHERE valid_from_vintage = %s) n USING ({keys})
-               WHERE o.value IS DISTINCT FROM n.value""").format(
-            dims=dims, table=history_table(relation), keys=keys), (relation, number, number)).fetchall()
+               WHERE o.value IS DISTINCT FROM n.value"""
+            ).format(dims=dims, table=history_table(relation), keys=keys),
+            (relation, number, number),
+        ).fetchall()
     return out
 
 
@@ -255,7 +301,8 @@ def source_month_causes(conn: psycopg.Connection, number: int) -> dict[str, list
            FULL JOIN (SELECT * FROM vintage.source_months_history WHERE valid_from_vintage = %s) n
                 USING (source, period)
            WHERE o.load_id IS DISTINCT FROM n.load_id OR o.is_available IS DISTINCT FROM n.is_available""",
-        (number, number)).fetchall()
+        (number, number),
+    ).fetchall()
     causes: dict[str, list[Cause]] = {}
     for source, period, was, now, old_load, new_load in rows:
         if not now or new_load is None:
@@ -273,7 +320,8 @@ def classify(conn, source: str, period: str, feed, was_held: bool, old_load, new
     if revoked is not None:
         column, value = revoked
         count = sql.SQL("SELECT count(*) FROM {} WHERE load_id = %s AND {} = %s").format(
-            sql.SQL(feed.raw_table), sql.Identifier(column))
+            sql.SQL(feed.raw_table), sql.Identifier(column)
+        )
         now = conn.execute(count, (new_load, value)).fetchone()[0]
         before = conn.execute(count, (old_load, value)).fetchone()[0] if was_held else 0
         if now > before:
@@ -281,19 +329,24 @@ def classify(conn, source: str, period: str, feed, was_held: bool, old_load, new
     if not was_held:
         return "late_month", f"{source} {period} first loaded (load {new_load})"
     if "revision" in {c.name for c in getattr(feed, "columns", ())}:
-        revisions = conn.execute(sql.SQL("SELECT load_id, max(revision) FROM {} WHERE load_id IN (%s, %s) "
-                                         "GROUP BY load_id").format(sql.SQL(feed.raw_table)),
-                                 (old_load, new_load)).fetchall()
+        revisions = conn.execute(
+            sql.SQL("SELECT load_id, max(revision) FROM {} WHERE load_id IN (%s, %s) GROUP BY load_id").format(
+                sql.SQL(feed.raw_table)
+            ),
+            (old_load, new_load),
+        ).fetchall()
         numbers = dict(revisions)
-        return "statistics_revision", (f"{source} {period} revision {numbers.get(new_load)} replaces revision "
-                                       f"{numbers.get(old_load)}")
+        return "statistics_revision", (
+            f"{source} {period} revision {numbers.get(new_load)} replaces revision {numbers.get(old_load)}"
+        )
     if getattr(feed, "version_key", None):  # a change feed: its window brought changed records
         return "other", f"{source} window {period} brought changed records (load {new_load} after {old_load})"
     return "reissued_file", f"{source} {period} re-issued (load {new_load} replaces {old_load})"
 
 
-def cause_of(cell_grain: str, cell_period: str, source: str | None, causes: dict[str, list[Cause]],
-             change_feed: bool) -> tuple[Cause | None, str]:
+def cause_of(
+    cell_grain: str, cell_period: str, source: str | None, causes: dict[str, list[Cause]], change_feed: bool
+) -> tuple[Cause | None, str]:
     """The most specific change of the cell's source that can explain it — one of the cell's own
     months first (a year is its months); for a change feed also a later window (a record of the
     period changed then); among those by REASONS' order, then the latest month — and the others
@@ -311,8 +364,10 @@ def cause_of(cell_grain: str, cell_period: str, source: str | None, causes: dict
     others: dict[str, list[str]] = {}
     for _, other in ranked[1:]:
         others.setdefault(other.reason, []).append(other.period)
-    also = "; ".join(f"{reason} {min(periods)}" + (f"…{max(periods)} ({len(periods)} months)" if len(periods) > 1 else "")
-                     for reason, periods in others.items())
+    also = "; ".join(
+        f"{reason} {min(periods)}" + (f"…{max(periods)} ({len(periods)} months)" if len(periods) > 1 else "")
+        for reason, periods in others.items()
+    )
     return ranked[0][1], (f"; also {also}" if also else "")
 
 
@@ -320,15 +375,17 @@ def _desc(period: str) -> tuple:
     return tuple(-ord(ch) for ch in period)
 
 
-def record_revisions(conn: psycopg.Connection, schema: str, publication_id: str, number: int, previous: str,
-                     rollback_of: str | None) -> int:
+def record_revisions(
+    conn: psycopg.Connection, schema: str, publication_id: str, number: int, previous: str, rollback_of: str | None
+) -> int:
     from ingest.registry import SOURCES, connector
 
     cells = changed_cells(conn, number)
     if not cells:
         return 0
-    source_of = dict(conn.execute(sql.SQL("SELECT kpi_code, source FROM {}.kpi_catalogue").format(
-        sql.Identifier(schema))).fetchall())
+    source_of = dict(
+        conn.execute(sql.SQL("SELECT kpi_code, source FROM {}.kpi_catalogue").format(sql.Identifier(schema))).fetchall()
+    )
     causes = {} if rollback_of else source_month_causes(conn, number)
     rows = []
     for relation, kpi, grain, period, region, dimension, member, old, new in cells:
@@ -339,13 +396,37 @@ def record_revisions(conn: psycopg.Connection, schema: str, publication_id: str,
             feed = connector(source) if source in SOURCES else None
             cause, also = cause_of(grain, period, source, causes, bool(getattr(feed, "version_key", None)))
             if cause is None:
-                reason, detail = "other", (f"no month of {source} behind {period} changed: a change of the "
-                                           "transformation or of another KPI it derives from")
+                reason, detail = (
+                    "other",
+                    (
+                        f"no month of {source} behind {period} changed: a change of the "
+                        "transformation or of another KPI it derives from"
+                    ),
+                )
             else:
                 reason, detail = cause.reason, cause.detail + also
-        rows.append((publication_id, number, previous, relation, kpi, grain, period, region, dimension, member, old,
-                     new, reason, detail, cause.source if cause else source, cause.period if cause else None,
-                     cause.load_id if cause else None, cause.payload_sha256 if cause else None))
+        rows.append(
+            (
+                publication_id,
+                number,
+                previous,
+                relation,
+                kpi,
+                grain,
+                period,
+                region,
+                dimension,
+                member,
+                old,
+                new,
+                reason,
+                detail,
+                cause.source if cause else source,
+                cause.period if cause else None,
+                cause.load_id if cause else None,
+                cause.payload_sha256 if cause else None,
+            )
+        )
     with conn.cursor() as cur:
         with cur.copy("""COPY vintage.revisions (publication_id, vintage_no, previous_publication, relation, kpi_code,
                          grain, period, region_code, dimension, member, old_value, new_value, reason, reason_detail,
@@ -359,14 +440,14 @@ def record_revisions(conn: psycopg.Connection, schema: str, publication_id: str,
 
 COMMENTS = {
     "publications": "发布版本：每次发布（含回滚）按顺序保留，vintage_no 递增 / Vintages: every publication "
-                    "(rollbacks included) in order; is_current marks the one BI reads",
+    "(rollbacks included) in order; is_current marks the one BI reads",
     "revisions": "数据修订：相邻两个版本之间数值变化的每个单元格，附原因（可追溯到原始数据）/ Revisions: every "
-                 "cell whose value changed between consecutive vintages, with the reason traced to raw",
+    "cell whose value changed between consecutive vintages, with the reason traced to raw",
     "whitepapers": "白皮书生成记录：每次生成所读取的发布版本 / White papers generated: the vintage each one read "
-                   "(ipkpi whitepaper --publication regenerates it exactly)",
+    "(ipkpi whitepaper --publication regenerates it exactly)",
     "history": "{name} 的历史：每行数值及其生效版本（valid_from）与被取代版本（valid_to，当前为空）/ History of "
-               "{name}: each row's values, the vintage it first appeared in and the one that superseded it "
-               "(NULL while current)",
+    "{name}: each row's values, the vintage it first appeared in and the one that superseded it "
+    "(NULL while current)",
 }
 COLUMN_COMMENTS = {
     "vintage_no": "版本序号 / Vintage number (1, 2, …): the order of publication",
@@ -402,18 +483,24 @@ def expose(conn: psycopg.Connection, schema: str) -> None:
     publisher, so BI reads them with the publisher's rights and nothing else)."""
     target = sql.Identifier(schema)
     conn.execute("SET LOCAL ROLE ipkpi_publisher")
-    conn.execute(sql.SQL("""CREATE VIEW {s}.publications AS
+    conn.execute(
+        sql.SQL("""CREATE VIEW {s}.publications AS
         SELECT vintage_no, publication_id, published_at, kind, rollback_of, previous_publication, periods,
                cells_changed, vintage_no = max(vintage_no) OVER () AS is_current
-        FROM vintage.publications""").format(s=target))
-    conn.execute(sql.SQL("""CREATE VIEW {s}.revisions AS
+        FROM vintage.publications""").format(s=target)
+    )
+    conn.execute(
+        sql.SQL("""CREATE VIEW {s}.revisions AS
         SELECT r.vintage_no, r.publication_id, p.published_at, r.previous_publication, r.relation, r.kpi_code,
                r.grain, r.period, r.region_code, r.dimension, r.member, r.old_value, r.new_value, r.reason,
                r.reason_detail, r.source, r.source_period, r.load_id, r.payload_sha256
-        FROM vintage.revisions r JOIN vintage.publications p USING (vintage_no)""").format(s=target))
-    conn.execute(sql.SQL("""CREATE VIEW {s}.whitepapers AS
+        FROM vintage.revisions r JOIN vintage.publications p USING (vintage_no)""").format(s=target)
+    )
+    conn.execute(
+        sql.SQL("""CREATE VIEW {s}.whitepapers AS
         SELECT w.year, w.publication_id, p.vintage_no, w.generated_at, w.figures_sha256
-        FROM vintage.whitepapers w LEFT JOIN vintage.publications p USING (publication_id)""").format(s=target))
+        FROM vintage.whitepapers w LEFT JOIN vintage.publications p USING (publication_id)""").format(s=target)
+    )
     comment(conn, schema, "publications", COMMENTS["publications"])
     comment(conn, schema, "whitepapers", COMMENTS["whitepapers"])
     comment(conn, schema, "revisions", COMMENTS["revisions"], like="kpi_breakdown", own_first=True)
@@ -421,13 +508,18 @@ def expose(conn: psycopg.Connection, schema: str) -> None:
         names = [n for n, _ in columns(conn, schema, relation)]
         history = f"{relation}_history"
         kept = [n for n, _ in columns(conn, "vintage", history)]
-        conn.execute(sql.SQL("CREATE VIEW {}.{} AS SELECT {} FROM vintage.{}").format(
-            target, sql.Identifier(history), sql.SQL(", ").join(map(sql.Identifier, kept)), sql.Identifier(history)))
+        conn.execute(
+            sql.SQL("CREATE VIEW {}.{} AS SELECT {} FROM vintage.{}").format(
+                target, sql.Identifier(history), sql.SQL(", ").join(map(sql.Identifier, kept)), sql.Identifier(history)
+            )
+        )
         comment(conn, schema, history, COMMENTS["history"].format(name=relation), like=relation)
         # the relation's own row type, column for column: the stamp is the vintage asked for
-        select = sql.SQL(", ").join(sql.SQL("p_publication_id") if n == STAMP else sql.SQL("h.{}").format(
-            sql.Identifier(n)) for n in names)
-        conn.execute(sql.SQL("""
+        select = sql.SQL(", ").join(
+            sql.SQL("p_publication_id") if n == STAMP else sql.SQL("h.{}").format(sql.Identifier(n)) for n in names
+        )
+        conn.execute(
+            sql.SQL("""
             CREATE FUNCTION {s}.{as_of}(p_publication_id text) RETURNS SETOF {s}.{rel}
             LANGUAGE plpgsql STABLE AS $fn$
             DECLARE n int;
@@ -438,9 +530,16 @@ def expose(conn: psycopg.Connection, schema: str) -> None:
                 END IF;
                 RETURN QUERY SELECT {select} FROM {s}.{history} h
                     WHERE h.valid_from_vintage <= n AND (h.valid_to_vintage IS NULL OR h.valid_to_vintage > n);
-            END $fn$""").format(s=target, as_of=sql.Identifier(f"{relation}_as_of"), rel=sql.Identifier(relation),
-                                select=select, history=sql.Identifier(history)))
-        conn.execute(sql.SQL("""
+            END $fn$""").format(
+                s=target,
+                as_of=sql.Identifier(f"{relation}_as_of"),
+                rel=sql.Identifier(relation),
+                select=select,
+                history=sql.Identifier(history),
+            )
+        )
+        conn.execute(
+            sql.SQL("""
             CREATE FUNCTION {s}.{at}(p_at timestamptz) RETURNS SETOF {s}.{rel}
             LANGUAGE plpgsql STABLE AS $fn$
             DECLARE p text;
@@ -450,52 +549,84 @@ def expose(conn: psycopg.Connection, schema: str) -> None:
                 IF p IS NOT NULL THEN
                     RETURN QUERY SELECT * FROM {s}.{as_of}(p);
                 END IF;
-            END $fn$""").format(s=target, at=sql.Identifier(f"{relation}_at"), rel=sql.Identifier(relation),
-                                as_of=sql.Identifier(f"{relation}_as_of")))
-        conn.execute(sql.SQL("COMMENT ON FUNCTION {}.{}(text) IS {}").format(
-            target, sql.Identifier(f"{relation}_as_of"),
-            sql.Literal(f"{relation} 在某一发布版本时的内容 / Exactly what {relation} held in that publication")))
-        conn.execute(sql.SQL("COMMENT ON FUNCTION {}.{}(timestamptz) IS {}").format(
-            target, sql.Identifier(f"{relation}_at"),
-            sql.Literal(f"{relation} 在某一时刻的内容 / Exactly what {relation} held at that instant (the "
-                        "vintage current then; no rows before the first)")))
+            END $fn$""").format(
+                s=target,
+                at=sql.Identifier(f"{relation}_at"),
+                rel=sql.Identifier(relation),
+                as_of=sql.Identifier(f"{relation}_as_of"),
+            )
+        )
+        conn.execute(
+            sql.SQL("COMMENT ON FUNCTION {}.{}(text) IS {}").format(
+                target,
+                sql.Identifier(f"{relation}_as_of"),
+                sql.Literal(f"{relation} 在某一发布版本时的内容 / Exactly what {relation} held in that publication"),
+            )
+        )
+        conn.execute(
+            sql.SQL("COMMENT ON FUNCTION {}.{}(timestamptz) IS {}").format(
+                target,
+                sql.Identifier(f"{relation}_at"),
+                sql.Literal(
+                    f"{relation} 在某一时刻的内容 / Exactly what {relation} held at that instant (the "
+                    "vintage current then; no rows before the first)"
+                ),
+            )
+        )
     conn.execute("RESET ROLE")
 
 
-def comment(conn: psycopg.Connection, schema: str, view: str, text: str, like: str | None = None,
-            own_first: bool = False) -> None:
+def comment(
+    conn: psycopg.Connection, schema: str, view: str, text: str, like: str | None = None, own_first: bool = False
+) -> None:
     """Comment a view and its columns: from the same column of ``like``, else from COLUMN_COMMENTS
     (``own_first``: the other way round)."""
-    conn.execute(sql.SQL("COMMENT ON VIEW {}.{} IS {}").format(sql.Identifier(schema), sql.Identifier(view),
-                                                               sql.Literal(text)))
+    conn.execute(
+        sql.SQL("COMMENT ON VIEW {}.{} IS {}").format(sql.Identifier(schema), sql.Identifier(view), sql.Literal(text))
+    )
     inherited = {}
     if like:
-        inherited = dict(conn.execute(
-            "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
-            "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
-            (f"{schema}.{like}",)).fetchall())
+        inherited = dict(
+            conn.execute(
+                "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
+                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+                (f"{schema}.{like}",),
+            ).fetchall()
+        )
     for name, _ in columns(conn, schema, view):
         first, second = (COLUMN_COMMENTS, inherited) if own_first else (inherited, COLUMN_COMMENTS)
         text = first.get(name) or second.get(name)
         if text:
-            conn.execute(sql.SQL("COMMENT ON COLUMN {}.{}.{} IS {}").format(
-                sql.Identifier(schema), sql.Identifier(view), sql.Identifier(name), sql.Literal(text)))
+            conn.execute(
+                sql.SQL("COMMENT ON COLUMN {}.{}.{} IS {}").format(
+                    sql.Identifier(schema), sql.Identifier(view), sql.Identifier(name), sql.Literal(text)
+                )
+            )
 
 
 # --- reading vintages: as-of rows, lists, diffs ---------------------------------------------------
 
-def as_of_select(relation: str, names: list[str], vintage_no: int, stamp: str | None = None,
-                 schema: str = "vintage") -> sql.Composed:
+
+def as_of_select(
+    relation: str, names: list[str], vintage_no: int, stamp: str | None = None, schema: str = "vintage"
+) -> sql.Composed:
     """SELECT the relation's rows in a vintage, its columns ``names`` in order, stamped with
     ``stamp`` (a publication id) or with the vintage's own id; from the ``vintage`` tables, or
     through the views of ``published`` (what bi_reader may read)."""
     listed = sql.SQL(", ").join(
-        (sql.Literal(stamp) if stamp else sql.SQL("v.publication_id")) if n == STAMP else sql.SQL("h.{}").format(
-            sql.Identifier(n)) for n in names)
+        (sql.Literal(stamp) if stamp else sql.SQL("v.publication_id"))
+        if n == STAMP
+        else sql.SQL("h.{}").format(sql.Identifier(n))
+        for n in names
+    )
     return sql.SQL("""SELECT {listed} FROM {s}.{history} h JOIN {s}.publications v ON v.vintage_no = {n}
                       WHERE h.valid_from_vintage <= {n} AND (h.valid_to_vintage IS NULL OR h.valid_to_vintage > {n})
-                   """).format(listed=listed, s=sql.Identifier(schema), history=sql.Identifier(f"{relation}_history"),
-                               n=sql.Literal(vintage_no))
+                   """).format(
+        listed=listed,
+        s=sql.Identifier(schema),
+        history=sql.Identifier(f"{relation}_history"),
+        n=sql.Literal(vintage_no),
+    )
 
 
 def publications(conn: psycopg.Connection) -> list[dict]:
@@ -505,7 +636,8 @@ def publications(conn: psycopg.Connection) -> list[dict]:
                   v.vintage_no, v.kind, v.rollback_of, l.periods, v.cells_changed,
                   v.vintage_no = (SELECT max(vintage_no) FROM vintage.publications) AS is_current
            FROM audit.publication_log l LEFT JOIN vintage.publications v USING (publication_id)
-           ORDER BY coalesce(v.published_at, l.finished_at, l.started_at) DESC, l.started_at DESC""")
+           ORDER BY coalesce(v.published_at, l.finished_at, l.started_at) DESC, l.started_at DESC"""
+    )
     names = [c.name for c in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
@@ -539,8 +671,9 @@ def diff(conn: psycopg.Connection, first: str, second: str, schema: str = "publi
         names = key + ["value"]
         dims = sql.SQL("d.dimension, d.member") if "dimension" in key else sql.SQL("NULL::text, NULL::text")
         join_key = sql.SQL(", ").join(map(sql.Identifier, key))
-        rows = conn.execute(sql.SQL(
-            """WITH o AS ({old}), n AS ({new}),
+        rows = conn.execute(
+            sql.SQL(
+                """WITH o AS ({old}), n AS ({new}),
                     d AS (SELECT {key}, o.value AS old_value, n.value AS new_value, o.grain IS NULL AS is_new
                           FROM o FULL JOIN n USING ({key}) WHERE o.value IS DISTINCT FROM n.value)
                SELECT d.kpi_code, d.grain, d.period, d.region_code, {dims}, d.old_value, d.new_value,
@@ -553,21 +686,42 @@ def diff(conn: psycopg.Connection, first: str, second: str, schema: str = "publi
                      AND r.dimension IS NOT DISTINCT FROM {rdim} AND r.member IS NOT DISTINCT FROM {rmem}
                      AND r.vintage_no > %(low)s AND r.vintage_no <= %(high)s
                    ORDER BY r.vintage_no DESC LIMIT 1) r ON true
-               ORDER BY d.kpi_code, d.grain DESC, d.period, d.region_code, 5, 6""").format(
-            old=as_of_select(relation, names, a.vintage_no, schema=schema),
-            new=as_of_select(relation, names, b.vintage_no, schema=schema), s=sql.Identifier(schema),
-            key=join_key, dims=dims,
-            rdim=sql.SQL("d.dimension") if "dimension" in key else sql.SQL("NULL"),
-            rmem=sql.SQL("d.member") if "dimension" in key else sql.SQL("NULL")),
-            {"rel": relation, "low": low, "high": high, "old": a.publication_id}).fetchall()
+               ORDER BY d.kpi_code, d.grain DESC, d.period, d.region_code, 5, 6"""
+            ).format(
+                old=as_of_select(relation, names, a.vintage_no, schema=schema),
+                new=as_of_select(relation, names, b.vintage_no, schema=schema),
+                s=sql.Identifier(schema),
+                key=join_key,
+                dims=dims,
+                rdim=sql.SQL("d.dimension") if "dimension" in key else sql.SQL("NULL"),
+                rmem=sql.SQL("d.member") if "dimension" in key else sql.SQL("NULL"),
+            ),
+            {"rel": relation, "low": low, "high": high, "old": a.publication_id},
+        ).fetchall()
         for kpi, grain, period, region, dim, member, old, new, reason, detail, source, source_period, sha in rows:
-            changes.append(Change(relation, kpi, grain, period, region, dim, member, old, new, reason or "other",
-                                  detail or "changed and changed back between the two",
-                                  source, source_period, sha))
+            changes.append(
+                Change(
+                    relation,
+                    kpi,
+                    grain,
+                    period,
+                    region,
+                    dim,
+                    member,
+                    old,
+                    new,
+                    reason or "other",
+                    detail or "changed and changed back between the two",
+                    source,
+                    source_period,
+                    sha,
+                )
+            )
     return changes
 
 
 # --- rollback ----------------------------------------------------------------------------------
+
 
 class RollbackRefused(RuntimeError):
     pass
@@ -585,35 +739,54 @@ def clone_schema(conn: psycopg.Connection, source: str, target: str) -> None:
     relations = conn.execute(
         """SELECT c.oid, c.relname, c.relkind FROM pg_class c WHERE c.relnamespace = %s::regnamespace
            AND c.relkind IN ('r', 'v') AND c.relname <> ALL(%s) ORDER BY c.oid""",
-        (source, list(MADE_BY_SWAP))).fetchall()
+        (source, list(MADE_BY_SWAP)),
+    ).fetchall()
     for _, name, kind in relations:
         if kind == "r":
-            conn.execute(sql.SQL("CREATE TABLE {t}.{n} (LIKE {s}.{n} INCLUDING ALL)").format(
-                t=t, s=s, n=sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("CREATE TABLE {t}.{n} (LIKE {s}.{n} INCLUDING ALL)").format(t=t, s=s, n=sql.Identifier(name))
+            )
             conn.execute(sql.SQL("INSERT INTO {t}.{n} SELECT * FROM {s}.{n}").format(t=t, s=s, n=sql.Identifier(name)))
     # definitions printed relative to the source schema, re-read relative to the target one
     conn.execute(sql.SQL("SET LOCAL search_path = {}").format(s))
     foreign = conn.execute(
         """SELECT r.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k
            JOIN pg_class r ON r.oid = k.conrelid WHERE r.relnamespace = %s::regnamespace AND k.contype = 'f'
-           ORDER BY k.oid""", (source,)).fetchall()
-    views = [(name, conn.execute("SELECT pg_get_viewdef(%s)", (oid,)).fetchone()[0],
-              conn.execute("SELECT obj_description(%s, 'pg_class')", (oid,)).fetchone()[0],
-              conn.execute("SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
-                           "WHERE a.attrelid = %s AND a.attnum > 0", (oid,)).fetchall())
-             for oid, name, kind in relations if kind == "v"]
+           ORDER BY k.oid""",
+        (source,),
+    ).fetchall()
+    views = [
+        (
+            name,
+            conn.execute("SELECT pg_get_viewdef(%s)", (oid,)).fetchone()[0],
+            conn.execute("SELECT obj_description(%s, 'pg_class')", (oid,)).fetchone()[0],
+            conn.execute(
+                "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
+                "WHERE a.attrelid = %s AND a.attnum > 0",
+                (oid,),
+            ).fetchall(),
+        )
+        for oid, name, kind in relations
+        if kind == "v"
+    ]
     conn.execute(sql.SQL("SET LOCAL search_path = {}").format(t))
     for table, constraint, definition in foreign:
-        conn.execute(sql.SQL("ALTER TABLE {}.{} ADD CONSTRAINT {} {}").format(
-            t, sql.Identifier(table), sql.Identifier(constraint), sql.SQL(definition)))
+        conn.execute(
+            sql.SQL("ALTER TABLE {}.{} ADD CONSTRAINT {} {}").format(
+                t, sql.Identifier(table), sql.Identifier(constraint), sql.SQL(definition)
+            )
+        )
     for name, definition, text, column_texts in views:  # dbt made them in dependency order: the oids keep it
         conn.execute(sql.SQL("CREATE VIEW {}.{} AS {}").format(t, sql.Identifier(name), sql.SQL(definition)))
         if text:
             conn.execute(sql.SQL("COMMENT ON VIEW {}.{} IS {}").format(t, sql.Identifier(name), sql.Literal(text)))
         for column, note in column_texts:
             if note:
-                conn.execute(sql.SQL("COMMENT ON COLUMN {}.{}.{} IS {}").format(
-                    t, sql.Identifier(name), sql.Identifier(column), sql.Literal(note)))
+                conn.execute(
+                    sql.SQL("COMMENT ON COLUMN {}.{}.{} IS {}").format(
+                        t, sql.Identifier(name), sql.Identifier(column), sql.Literal(note)
+                    )
+                )
     conn.execute("RESET search_path")
 
 
@@ -621,18 +794,36 @@ def record_whitepaper(dsn: str, year: int, publication_id: str, figures_sha256: 
     """A white paper was generated from this vintage: retention keeps it, and the next paper's
     数据修订说明 lists what changed since."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("INSERT INTO vintage.whitepapers (year, publication_id, figures_sha256) VALUES (%s, %s, %s)",
-                     (year, publication_id, figures_sha256))
+        conn.execute(
+            "INSERT INTO vintage.whitepapers (year, publication_id, figures_sha256) VALUES (%s, %s, %s)",
+            (year, publication_id, figures_sha256),
+        )
 
 
-def republish(dsn: str, change: Callable[[psycopg.Connection, str, str], None], *, periods: str | None,
-              fingerprint: str, detail: dict) -> str:
+def republish(
+    dsn: str,
+    change: Callable[[psycopg.Connection, str, str], None],
+    *,
+    periods: str | None,
+    fingerprint: str,
+    detail: dict,
+) -> str:
     """A new publication made from the current one: its relations cloned into a candidate,
     ``change(conn, candidate schema, publication id)`` applied, every row stamped, the digest
     recorded as validated, and swapped in under the publication lock. Returns its id."""
-    from ipkpi.publish import (PUBLISHED, abandon_attempt, acquire_lock, candidate_digest, candidate_schema,
-                               drop_other_candidates, finish_attempt, log_attempt, new_publication_id,
-                               release_lock, swap)
+    from ipkpi.publish import (
+        PUBLISHED,
+        abandon_attempt,
+        acquire_lock,
+        candidate_digest,
+        candidate_schema,
+        drop_other_candidates,
+        finish_attempt,
+        log_attempt,
+        new_publication_id,
+        release_lock,
+        swap,
+    )
 
     publication_id = new_publication_id()
     holder = acquire_lock(dsn, publication_id, None)
@@ -645,16 +836,28 @@ def republish(dsn: str, change: Callable[[psycopg.Connection, str, str], None], 
         with psycopg.connect(dsn) as conn:
             clone_schema(conn, PUBLISHED, schema)
             for (table,) in conn.execute(  # every published row carries the publication it belongs to
-                    "SELECT c.table_name FROM information_schema.columns c JOIN pg_tables t "
-                    "ON t.schemaname = c.table_schema AND t.tablename = c.table_name "
-                    "WHERE c.table_schema = %s AND c.column_name = %s", (schema, STAMP)).fetchall():
-                conn.execute(sql.SQL("UPDATE {}.{} SET {} = %s").format(
-                    sql.Identifier(schema), sql.Identifier(table), sql.Identifier(STAMP)), (publication_id,))
+                "SELECT c.table_name FROM information_schema.columns c JOIN pg_tables t "
+                "ON t.schemaname = c.table_schema AND t.tablename = c.table_name "
+                "WHERE c.table_schema = %s AND c.column_name = %s",
+                (schema, STAMP),
+            ).fetchall():
+                conn.execute(
+                    sql.SQL("UPDATE {}.{} SET {} = %s").format(
+                        sql.Identifier(schema), sql.Identifier(table), sql.Identifier(STAMP)
+                    ),
+                    (publication_id,),
+                )
             change(conn, schema, publication_id)
             digest = candidate_digest(conn, schema)
-        finish_attempt(dsn, publication_id, "running",
-                       detail={**detail, "validated": {"candidate": schema, "digest": digest, "gate": detail.get(
-                           "gate", "not run")}})
+        finish_attempt(
+            dsn,
+            publication_id,
+            "running",
+            detail={
+                **detail,
+                "validated": {"candidate": schema, "digest": digest, "gate": detail.get("gate", "not run")},
+            },
+        )
         swap(dsn, publication_id)
     except BaseException:
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -671,8 +874,9 @@ def rollback(dsn: str, target: str) -> tuple[str, int]:
     checks the candidate is exactly what was assembled here. Returns (its id, cells changed)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         wanted, now = find(conn, target), current(conn)
-        periods = conn.execute("SELECT periods FROM vintage.publications WHERE vintage_no = %s",
-                               (wanted.vintage_no,)).fetchone()[0]
+        periods = conn.execute(
+            "SELECT periods FROM vintage.publications WHERE vintage_no = %s", (wanted.vintage_no,)
+        ).fetchone()[0]
     if now and now.publication_id == target:
         raise RollbackRefused(f"{target} is the current publication already: nothing to roll back")
 
@@ -680,13 +884,24 @@ def rollback(dsn: str, target: str) -> tuple[str, int]:
         for relation in TRACKED:
             names = [n for n, _ in columns(conn, schema, relation)]
             conn.execute(sql.SQL("DELETE FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(relation)))
-            conn.execute(sql.SQL("INSERT INTO {}.{} ({}) {}").format(
-                sql.Identifier(schema), sql.Identifier(relation), sql.SQL(", ").join(map(sql.Identifier, names)),
-                as_of_select(relation, names, wanted.vintage_no, stamp=publication_id)))
+            conn.execute(
+                sql.SQL("INSERT INTO {}.{} ({}) {}").format(
+                    sql.Identifier(schema),
+                    sql.Identifier(relation),
+                    sql.SQL(", ").join(map(sql.Identifier, names)),
+                    as_of_select(relation, names, wanted.vintage_no, stamp=publication_id),
+                )
+            )
 
-    publication_id = republish(dsn, restore, periods=periods, fingerprint=f"rollback to {target}",
-                               detail={"rollback_of": target, "gate": f"passed when {target} was published"})
+    publication_id = republish(
+        dsn,
+        restore,
+        periods=periods,
+        fingerprint=f"rollback to {target}",
+        detail={"rollback_of": target, "gate": f"passed when {target} was published"},
+    )
     with psycopg.connect(dsn, autocommit=True) as conn:
-        changed = conn.execute("SELECT cells_changed FROM vintage.publications WHERE publication_id = %s",
-                               (publication_id,)).fetchone()[0]
+        changed = conn.execute(
+            "SELECT cells_changed FROM vintage.publications WHERE publication_id = %s", (publication_id,)
+        ).fetchone()[0]
     return publication_id, changed

@@ -117,8 +117,11 @@ def init_warehouse(dsn: str, settings: Settings) -> None:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             if role in LOGINS:
                 # not superuser, replication or bypassrls: CREATE's defaults, which only a superuser could change
-                conn.execute(sql.SQL("{} ROLE {} WITH LOGIN NOCREATEROLE NOCREATEDB PASSWORD {}").format(
-                    sql.SQL("ALTER" if exists else "CREATE"), sql.Identifier(role), sql.Literal(passwords[role])))
+                conn.execute(
+                    sql.SQL("{} ROLE {} WITH LOGIN NOCREATEROLE NOCREATEDB PASSWORD {}").format(
+                        sql.SQL("ALTER" if exists else "CREATE"), sql.Identifier(role), sql.Literal(passwords[role])
+                    )
+                )
             elif not exists:
                 conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
             conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(role), sql.Literal(purpose)))
@@ -147,8 +150,11 @@ def grant_published(conn: psycopg.Connection, schema: str) -> None:
     bi_reader gets SELECT on each relation, by name (nothing granted schema-wide)."""
     ident = sql.Identifier(schema)
     conn.execute(sql.SQL("ALTER SCHEMA {} OWNER TO ipkpi_publisher").format(ident))
-    found = conn.execute("SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                         "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY 1", (schema,)).fetchall()
+    found = conn.execute(
+        "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY 1",
+        (schema,),
+    ).fetchall()
     for name, kind in found:
         target = sql.SQL("{}.{}").format(ident, sql.Identifier(name))
         conn.execute(sql.SQL("ALTER {} {} OWNER TO ipkpi_publisher").format(sql.SQL(RELKINDS[kind]), target))

@@ -1,4 +1,5 @@
 """Sandbox configuration."""
+
 from __future__ import annotations
 
 import json
@@ -14,14 +15,14 @@ FAULT_KINDS = ("429", "500", "502", "503", "reset", "timeout", "short_page")
 # The body modes replace the body of a route's 200 answers; the others change a feed's paging.
 BODY_AGENCIES = AGENCIES
 HOSTILE_MODES = {
-    "huge_body": BODY_AGENCIES,        # hostile_size bytes, with a Content-Length saying so
-    "unbounded_body": BODY_AGENCIES,   # hostile_size bytes, no Content-Length (ends when the connection closes)
-    "gzip_bomb": BODY_AGENCIES,        # hostile_size bytes gzip-compressed (Content-Encoding: gzip), ~1000:1
-    "trickle": BODY_AGENCIES,          # the real body, one byte every trickle_interval seconds
-    "zip_bomb": ("customs",),          # the real workbook, its sheet padded to hostile_size bytes, ~1000:1
-    "endless_pages": ("amr",),         # AMR cases: full pages and a fresh next_cursor for ever
-    "repeated_cursor": ("amr",),       # AMR cases: every page's next_cursor is page 2's
-    "huge_total": ("court",),          # courts: total = hostile_total, full pages for ever
+    "huge_body": BODY_AGENCIES,  # hostile_size bytes, with a Content-Length saying so
+    "unbounded_body": BODY_AGENCIES,  # hostile_size bytes, no Content-Length (ends when the connection closes)
+    "gzip_bomb": BODY_AGENCIES,  # hostile_size bytes gzip-compressed (Content-Encoding: gzip), ~1000:1
+    "trickle": BODY_AGENCIES,  # the real body, one byte every trickle_interval seconds
+    "zip_bomb": ("customs",),  # the real workbook, its sheet padded to hostile_size bytes, ~1000:1
+    "endless_pages": ("amr",),  # AMR cases: full pages and a fresh next_cursor for ever
+    "repeated_cursor": ("amr",),  # AMR cases: every page's next_cursor is page 2's
+    "huge_total": ("court",),  # courts: total = hostile_total, full pages for ever
 }
 DEFAULT_SEED = 20180101
 DEFAULT_AS_OF = "2026-06-30T00:00:00+08:00"
@@ -33,12 +34,12 @@ DEFAULT_AS_OF = "2026-06-30T00:00:00+08:00"
 # is then moved to the next working day (Mon-Fri) and the instant falls between 09:00 and 16:00
 # +08:00. Keys are the names the generators use (`amr-stats` = the AMR statistics return).
 PUBLICATION_LAGS = {
-    "police": (5, 12),       # the bureau's export, quickest
-    "finance": (8, 16),      # compiled from the national pledge registries
-    "amr-stats": (12, 20),   # the IP office's statistics return, revision 1
-    "customs": (15, 24),     # the customs workbook, slowest
+    "police": (5, 12),  # the bureau's export, quickest
+    "finance": (8, 16),  # compiled from the national pledge registries
+    "amr-stats": (12, 20),  # the IP office's statistics return, revision 1
+    "customs": (15, 24),  # the customs workbook, slowest
 }
-PUBLICATION_LATE_RATE = 0.12       # per (agency, month)
+PUBLICATION_LATE_RATE = 0.12  # per (agency, month)
 PUBLICATION_LATE_EXTRA = (14, 45)  # extra days when late
 # Re-issues (customs) and statistics revisions >= 2: strictly more than this many days after the
 # first publication, at most REISSUE_MAX_MONTHS calendar months after it, and before
@@ -78,7 +79,7 @@ class SandboxConfig:
     traps: Mapping[str, Any] = field(default_factory=dict)
     hostile: Any = ()
     hostile_size: int = 64 << 20
-    hostile_total: int = 10 ** 9
+    hostile_total: int = 10**9
     trickle_interval: float = 2.0
 
     def __post_init__(self) -> None:
@@ -98,6 +99,7 @@ class SandboxConfig:
         self.seed = int(self.seed)
         self.traps = dict(self.traps or {})
         from .dataset import OPT_IN_TRAPS
+
         unknown = set(self.traps) - set(OPT_IN_TRAPS)
         if unknown:
             raise ValueError(f"unknown traps {sorted(unknown)}; known: {OPT_IN_TRAPS}")

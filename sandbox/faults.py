@@ -5,6 +5,7 @@ that key draws from sha256(fault_seed, key, n): with probability fault_rate it f
 one of the configured kinds. A retried request has a new n, so it can succeed. Faults never
 change the dataset.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,7 +20,7 @@ class FaultInjector:
         self.seed = seed
         self._counts = defaultdict(int)
         self._lock = threading.Lock()
-        self.injected = defaultdict(int)   # kind -> how many were injected (for tests / logs)
+        self.injected = defaultdict(int)  # kind -> how many were injected (for tests / logs)
 
     def decide(self, key: str, applicable=None):
         """The fault kind for this request, or None. `applicable` limits the kinds."""
@@ -29,7 +30,7 @@ class FaultInjector:
             n = self._counts[key]
             self._counts[key] = n + 1
         h = hashlib.sha256(f"{self.seed}|{key}|{n}".encode("utf-8")).digest()
-        u = int.from_bytes(h[:8], "big") / 2.0 ** 64
+        u = int.from_bytes(h[:8], "big") / 2.0**64
         if u >= self.rate:
             return None
         kinds = self.kinds if applicable is None else tuple(k for k in self.kinds if k in applicable)

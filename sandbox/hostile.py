@@ -4,6 +4,7 @@ Only the *body* modes live here (what a 200 answer's bytes become); the paging m
 court and AMR handlers in ``server.py``. Every bomb is built once per (size, content) and kept,
 so a test that asks for it many times pays once. Nothing here runs unless a mode is on.
 """
+
 from __future__ import annotations
 
 import functools
@@ -74,6 +75,7 @@ def hostile_body(mode: str, resp: Response, cfg) -> Response:
         return Response(200, b"", headers, chunks=iter((body,)))
     if mode == "trickle":
         headers["Content-Length"] = str(len(resp.body))
-        return Response(200, b"", headers, chunks=(resp.body[i:i + 1] for i in range(len(resp.body))),
-                        delay=cfg.trickle_interval)
+        return Response(
+            200, b"", headers, chunks=(resp.body[i : i + 1] for i in range(len(resp.body))), delay=cfg.trickle_interval
+        )
     raise ValueError(f"not a body mode: {mode}")

@@ -14,28 +14,45 @@ KPIS.md. The warehouse's published figures are compared with these.
     o.value("police_cases_filed", "2020-03", "330212")
     o.breakdown("court_cases_received", "2020", "case_type")
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, getcontext
+from operator import itemgetter
 from typing import Dict, Optional
 
 from .dataset import Dataset, _as_of
 from .dataset import uscc as uscc_mod
-from .regions import CITY, DISTRICTS, VALID
-from .timeutil import FIRST_YEAR, LAST_YEAR, month_end, parse_iso, ym, ym_str
+from .regions import CITY, VALID
+from .timeutil import FIRST_YEAR, LAST_YEAR, month_end, parse_iso, ym
 
 getcontext().prec = 40
 HUNDRED = Decimal(100)
 PATENT = ("专利侵权纠纷行政裁决", "假冒专利")
 TRADEMARK = ("商标侵权", "商标假冒")
-STAT_FLOWS = ("patent_grants_invention", "patent_grants_utility", "patent_grants_design", "pct_applications",
-              "copyright_registrations", "rights_assistance_cases", "patent_pre_examinations",
-              "mediation_cases_closed", "mediation_cases_succeeded")
-STAT_STOCKS = ("invention_patents_in_force", "high_value_invention_patents_in_force", "trademarks_in_force",
-               "madrid_registrations_in_force", "geographical_indications", "well_known_trademarks",
-               "standard_compliant_entities", "advantage_enterprises_national")
+STAT_FLOWS = (
+    "patent_grants_invention",
+    "patent_grants_utility",
+    "patent_grants_design",
+    "pct_applications",
+    "copyright_registrations",
+    "rights_assistance_cases",
+    "patent_pre_examinations",
+    "mediation_cases_closed",
+    "mediation_cases_succeeded",
+)
+STAT_STOCKS = (
+    "invention_patents_in_force",
+    "high_value_invention_patents_in_force",
+    "trademarks_in_force",
+    "madrid_registrations_in_force",
+    "geographical_indications",
+    "well_known_trademarks",
+    "standard_compliant_entities",
+    "advantage_enterprises_national",
+)
 # The contract's enumerations (SOURCES.md) of every dimension the mart splits by (MART.md
 # published.kpi_breakdown): each split has a row per member and period; a member without records
 # is 0 for a count or sum and None for a rate or mean (no denominator).
@@ -43,8 +60,16 @@ MEMBERS = {
     "case_type": ("民事", "刑事", "行政"),
     "right_type": ("专利", "商标", "著作权", "商业秘密", "植物新品种", "不正当竞争", "其他"),
     "category": ("专利侵权纠纷行政裁决", "假冒专利", "商标侵权", "商标假冒", "地理标志侵权", "其他"),
-    "offence": ("假冒注册商标罪", "销售假冒注册商标的商品罪", "非法制造、销售非法制造的注册商标标识罪", "假冒专利罪",
-                "侵犯著作权罪", "销售侵权复制品罪", "侵犯商业秘密罪", "为境外窃取、刺探、收买、非法提供商业秘密罪"),
+    "offence": (
+        "假冒注册商标罪",
+        "销售假冒注册商标的商品罪",
+        "非法制造、销售非法制造的注册商标标识罪",
+        "假冒专利罪",
+        "侵犯著作权罪",
+        "销售侵权复制品罪",
+        "侵犯商业秘密罪",
+        "为境外窃取、刺探、收买、非法提供商业秘密罪",
+    ),
     "channel": ("货运", "邮递", "快件", "旅检"),
     "direction": ("进口", "出口"),
     "pledge_type": ("专利权质押", "商标权质押", "著作权质押", "混合质押"),
@@ -52,13 +77,31 @@ MEMBERS = {
 # KPIs whose value is a quotient (a rate, a mean, a per-capita ratio): no finite decimal holds most
 # of them, so they are compared to a stated precision; every other KPI is a count or a sum of
 # exact decimals (money in 元, statistics as reported) and is compared exactly.
-QUOTIENTS = frozenset({"court_civil_acceptance_rate", "court_avg_trial_days", "amr_closure_rate", "amr_avg_case_days",
-                       "mediation_success_rate", "high_value_patents_per_10k"})
-STAT_KPIS_DIRECT = ("invention_patents_in_force", "patent_grants_invention", "pct_applications",
-                    "trademarks_in_force", "madrid_registrations_in_force", "geographical_indications",
-                    "well_known_trademarks", "copyright_registrations", "standard_compliant_entities",
-                    "advantage_enterprises_national", "rights_assistance_cases", "patent_pre_examinations",
-                    "mediation_cases_succeeded")
+QUOTIENTS = frozenset(
+    {
+        "court_civil_acceptance_rate",
+        "court_avg_trial_days",
+        "amr_closure_rate",
+        "amr_avg_case_days",
+        "mediation_success_rate",
+        "high_value_patents_per_10k",
+    }
+)
+STAT_KPIS_DIRECT = (
+    "invention_patents_in_force",
+    "patent_grants_invention",
+    "pct_applications",
+    "trademarks_in_force",
+    "madrid_registrations_in_force",
+    "geographical_indications",
+    "well_known_trademarks",
+    "copyright_registrations",
+    "standard_compliant_entities",
+    "advantage_enterprises_national",
+    "rights_assistance_cases",
+    "patent_pre_examinations",
+    "mediation_cases_succeeded",
+)
 
 
 def _d(s: str) -> date:
@@ -97,8 +140,8 @@ class Oracle:
         self.periods = [f"{y}" for y in self.years] + [f"{y}-{m:02d}" for y in self.years for m in range(1, 13)]
         self.values: Dict[tuple, object] = {}
         self.breakdowns: Dict[tuple, object] = {}
-        self.quarantine = Counter()   # (source, reason) -> rows
-        self.blocking = []            # bad statistics documents: (period, indicator, region)
+        self.quarantine = Counter()  # (source, reason) -> rows
+        self.blocking = []  # bad statistics documents: (period, indicator, region)
         self._court()
         self._amr()
         self._police()
@@ -140,7 +183,7 @@ class Oracle:
 
     def _splits(self, kpi, dims, found, empty):
         """A split row for every period and every member of each dimension (``empty`` where none)."""
-        for (p, dim, member) in found:
+        for p, dim, member in found:
             if member not in MEMBERS[dim]:
                 raise ValueError(f"{kpi}: {dim} {member!r} is not in the contract's enumeration")
         for p in self.periods:
@@ -148,8 +191,7 @@ class Oracle:
                 for member in MEMBERS[dim]:
                     self._split(kpi, p, dim, member, found.get((p, dim, member), empty))
 
-    def _count_kpi(self, kpi, records, date_of, regions=VALID, region_of=None, weight=None, dims=None,
-                   filt=None):
+    def _count_kpi(self, kpi, records, date_of, regions=VALID, region_of=None, weight=None, dims=None, filt=None):
         """Counts (or sums of weight) of records per period of date_of, city + districts; city
         splits by each of ``dims`` (dimension -> member of a record)."""
         acc = defaultdict(lambda: 0)
@@ -214,21 +256,52 @@ class Oracle:
                 continue
             cases.append(v)
         self.court_cases = cases
-        filed = lambda c: date.fromisoformat(c["filed_date"])
-        closed = lambda c: date.fromisoformat(c["closed_date"]) if c["closed_date"] else None
-        reg = lambda c: c["court_code"]
+
+        def filed(c):
+            return date.fromisoformat(c["filed_date"])
+
+        def closed(c):
+            return date.fromisoformat(c["closed_date"]) if c["closed_date"] else None
+
+        reg = itemgetter("court_code")
         dims = {"case_type": lambda c: c["case_type"], "right_type": lambda c: c["right_type"]}
         self._count_kpi("court_cases_received", cases, filed, region_of=reg, dims=dims)
         self._count_kpi("court_cases_closed", cases, closed, region_of=reg, dims=dims)
-        self._count_kpi("court_civil_claim_amount", cases, filed, region_of=reg, dims=dims,
-                        weight=lambda c: Decimal(c["claim_amount"] or 0), filt=lambda c: c["case_type"] == "民事")
-        self._ratio_kpi("court_civil_acceptance_rate", cases, closed, num=lambda c, p: c["appealed"] is False,
-                        den=lambda c: c["case_type"] == "民事" and c["trial_level"] == "一审" and c["appealed"] is not None,
-                        region_of=reg, dims=dims)
-        self._ratio_kpi("court_avg_trial_days", cases, closed, num=None, region_of=reg, dims=dims,
-                        mean_of=lambda c, p: (closed(c) - filed(c)).days)
-        self._count_kpi("court_punitive_damages_cases", cases, closed, region_of=reg, dims=dims,
-                        filt=lambda c: c["punitive_damages"] is True)
+        self._count_kpi(
+            "court_civil_claim_amount",
+            cases,
+            filed,
+            region_of=reg,
+            dims=dims,
+            weight=lambda c: Decimal(c["claim_amount"] or 0),
+            filt=lambda c: c["case_type"] == "民事",
+        )
+        self._ratio_kpi(
+            "court_civil_acceptance_rate",
+            cases,
+            closed,
+            num=lambda c, p: c["appealed"] is False,
+            den=lambda c: c["case_type"] == "民事" and c["trial_level"] == "一审" and c["appealed"] is not None,
+            region_of=reg,
+            dims=dims,
+        )
+        self._ratio_kpi(
+            "court_avg_trial_days",
+            cases,
+            closed,
+            num=None,
+            region_of=reg,
+            dims=dims,
+            mean_of=lambda c, p: (closed(c) - filed(c)).days,
+        )
+        self._count_kpi(
+            "court_punitive_damages_cases",
+            cases,
+            closed,
+            region_of=reg,
+            dims=dims,
+            filt=lambda c: c["punitive_damages"] is True,
+        )
 
     # ------------------------------------------------------------------ AMR cases
     def _amr(self):
@@ -249,22 +322,53 @@ class Oracle:
                 continue
             cases.append(v)
         self.amr_cases = cases
-        reg = lambda c: c["region_code"]
-        opened = lambda c: date.fromisoformat(c["opened_on"])
-        closed = lambda c: date.fromisoformat(c["closed_on"]) if c["status"] == "已结案" and c["closed_on"] else None
+        reg = itemgetter("region_code")
+
+        def opened(c):
+            return date.fromisoformat(c["opened_on"])
+
+        def closed(c):
+            return date.fromisoformat(c["closed_on"]) if c["status"] == "已结案" and c["closed_on"] else None
+
         dims = {"category": lambda c: c["category"]}
-        self._count_kpi("amr_patent_cases_closed", cases, closed, region_of=reg, dims=dims,
-                        filt=lambda c: c["category"] in PATENT)
-        self._count_kpi("amr_trademark_cases_closed", cases, closed, region_of=reg, dims=dims,
-                        filt=lambda c: c["category"] in TRADEMARK)
+        self._count_kpi(
+            "amr_patent_cases_closed", cases, closed, region_of=reg, dims=dims, filt=lambda c: c["category"] in PATENT
+        )
+        self._count_kpi(
+            "amr_trademark_cases_closed",
+            cases,
+            closed,
+            region_of=reg,
+            dims=dims,
+            filt=lambda c: c["category"] in TRADEMARK,
+        )
         self._count_kpi("amr_cases_closed", cases, closed, region_of=reg, dims=dims)
         self._count_kpi("amr_fines", cases, closed, region_of=reg, dims=dims, weight=lambda c: Decimal(c["fine_yuan"]))
-        self._ratio_kpi("amr_closure_rate", cases, opened, region_of=reg, dims=dims,
-                        num=lambda c, p: closed(c) is not None and closed(c) <= _period_end(p))
-        self._ratio_kpi("amr_avg_case_days", cases, closed, num=None, region_of=reg, dims=dims,
-                        mean_of=lambda c, p: (closed(c) - opened(c)).days)
-        self._count_kpi("amr_transfers_to_police", cases, opened, region_of=reg, dims=dims,
-                        filt=lambda c: c["transferred_to_police"] is True)
+        self._ratio_kpi(
+            "amr_closure_rate",
+            cases,
+            opened,
+            region_of=reg,
+            dims=dims,
+            num=lambda c, p: closed(c) is not None and closed(c) <= _period_end(p),
+        )
+        self._ratio_kpi(
+            "amr_avg_case_days",
+            cases,
+            closed,
+            num=None,
+            region_of=reg,
+            dims=dims,
+            mean_of=lambda c, p: (closed(c) - opened(c)).days,
+        )
+        self._count_kpi(
+            "amr_transfers_to_police",
+            cases,
+            opened,
+            region_of=reg,
+            dims=dims,
+            filt=lambda c: c["transferred_to_police"] is True,
+        )
 
     # ------------------------------------------------------------------ police
     def _police(self):
@@ -279,22 +383,41 @@ class Oracle:
             if row["区县代码"] not in VALID:
                 self.quarantine[("police", "unknown_region")] += 1
                 continue
-            cases.append({
-                "filed": _d(row["立案日期"]), "solved": _d(row["破案日期"]) if row["破案日期"] else None,
-                "offence": row["案由"], "amount": Decimal(row["涉案金额（元）"].replace(",", "")),
-                "suspects": int(row["打处人数"]), "source": row["线索来源"], "region": row["区县代码"],
-            })
+            cases.append(
+                {
+                    "filed": _d(row["立案日期"]),
+                    "solved": _d(row["破案日期"]) if row["破案日期"] else None,
+                    "offence": row["案由"],
+                    "amount": Decimal(row["涉案金额（元）"].replace(",", "")),
+                    "suspects": int(row["打处人数"]),
+                    "source": row["线索来源"],
+                    "region": row["区县代码"],
+                }
+            )
         self.police_cases = cases
-        reg = lambda c: c["region"]
+        reg = itemgetter("region")
         dims = {"offence": lambda c: c["offence"]}
         self._count_kpi("police_cases_filed", cases, lambda c: c["filed"], region_of=reg, dims=dims)
         self._count_kpi("police_cases_solved", cases, lambda c: c["solved"], region_of=reg, dims=dims)
-        self._count_kpi("police_suspects", cases, lambda c: c["solved"], region_of=reg, dims=dims,
-                        weight=lambda c: c["suspects"])
-        self._count_kpi("police_amount_involved", cases, lambda c: c["filed"], region_of=reg, dims=dims,
-                        weight=lambda c: c["amount"])
-        self._count_kpi("police_cases_from_admin", cases, lambda c: c["filed"], region_of=reg, dims=dims,
-                        filt=lambda c: c["source"].startswith("行政移送"))
+        self._count_kpi(
+            "police_suspects", cases, lambda c: c["solved"], region_of=reg, dims=dims, weight=lambda c: c["suspects"]
+        )
+        self._count_kpi(
+            "police_amount_involved",
+            cases,
+            lambda c: c["filed"],
+            region_of=reg,
+            dims=dims,
+            weight=lambda c: c["amount"],
+        )
+        self._count_kpi(
+            "police_cases_from_admin",
+            cases,
+            lambda c: c["filed"],
+            region_of=reg,
+            dims=dims,
+            filt=lambda c: c["source"].startswith("行政移送"),
+        )
 
     # ------------------------------------------------------------------ customs
     def _customs(self):
@@ -306,10 +429,17 @@ class Oracle:
                         continue
                     cell = row["案值_元"] / 10000.0  # the float the workbook cell holds
                     wan = Decimal(repr(round(cell, 4))).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-                    rows.append({"date": row["查获日期"], "items": row["数量（件）"], "value": wan * 10000,
-                                 "channel": row["渠道"], "direction": row["进出境"]})
+                    rows.append(
+                        {
+                            "date": row["查获日期"],
+                            "items": row["数量（件）"],
+                            "value": wan * 10000,
+                            "channel": row["渠道"],
+                            "direction": row["进出境"],
+                        }
+                    )
         self.customs_rows = rows
-        when = lambda r: r["date"]
+        when = itemgetter("date")
         dims = {"channel": lambda r: r["channel"], "direction": lambda r: r["direction"]}
         self._count_kpi("customs_seizure_batches", rows, when, regions=(CITY,), dims=dims)
         self._count_kpi("customs_seizure_items", rows, when, regions=(CITY,), dims=dims, weight=lambda r: r["items"])
@@ -332,12 +462,19 @@ class Oracle:
                 continue
             if row["登记状态"] == "已撤销":
                 continue
-            regs.append({"date": date.fromisoformat(row["登记日期"]), "type": row["质押类型"],
-                         "amount": Decimal(row["融资金额（万元）"]) * 10000, "uscc": row["出质人统一社会信用代码"],
-                         "first": row["是否首贷"] == "是", "region": row["区县代码"]})
+            regs.append(
+                {
+                    "date": date.fromisoformat(row["登记日期"]),
+                    "type": row["质押类型"],
+                    "amount": Decimal(row["融资金额（万元）"]) * 10000,
+                    "uscc": row["出质人统一社会信用代码"],
+                    "first": row["是否首贷"] == "是",
+                    "region": row["区县代码"],
+                }
+            )
         self.pledges = regs
-        reg = lambda r: r["region"]
-        when = lambda r: r["date"]
+        reg = itemgetter("region")
+        when = itemgetter("date")
         dims = {"pledge_type": lambda r: r["type"]}
         self._count_kpi("ip_pledge_amount", regs, when, region_of=reg, dims=dims, weight=lambda r: r["amount"])
         self._count_kpi("ip_pledge_registrations", regs, when, region_of=reg, dims=dims)
@@ -352,8 +489,9 @@ class Oracle:
         for p in self.periods:
             for reg_ in VALID:
                 self._set("ip_pledge_enterprises", p, reg_, len(ents.get((p, reg_), ())))
-        self._splits("ip_pledge_enterprises", dims,
-                     {key: len(found) for key, found in ents.items() if len(key) == 3}, 0)
+        self._splits(
+            "ip_pledge_enterprises", dims, {key: len(found) for key, found in ents.items() if len(key) == 3}, 0
+        )
 
     # ------------------------------------------------------------------ statistics return
     def _stats(self):
@@ -366,7 +504,7 @@ class Oracle:
         # rows of good documents: values[(indicator, region)][(y, m)]
         vals = defaultdict(dict)
         prev_doc_vals = {}
-        for (y, m) in sorted(docs):
+        for y, m in sorted(docs):
             doc = docs[(y, m)]
             city = {}
             rows = []
@@ -379,8 +517,12 @@ class Oracle:
                     city[row["indicator"]] = row["value"]
             good_rows = []
             for row in rows:
-                if (row["region"] != CITY and row["indicator"] != "patent_intensive_industry_va_share"
-                        and row["indicator"] in city and Decimal(str(row["value"])) > Decimal(str(city[row["indicator"]]))):
+                if (
+                    row["region"] != CITY
+                    and row["indicator"] != "patent_intensive_industry_va_share"
+                    and row["indicator"] in city
+                    and Decimal(str(row["value"])) > Decimal(str(city[row["indicator"]]))
+                ):
                     self.quarantine[("statistics", "district_exceeds_city")] += 1
                     continue
                 good_rows.append(row)
@@ -429,8 +571,16 @@ class Oracle:
 
         def put(kpi, period, reg, v):
             if v is not None:
-                if isinstance(v, Decimal) and v == v.to_integral_value() and kpi not in (
-                        "high_value_patents_per_10k", "mediation_success_rate", "patent_intensive_industry_va_share"):
+                if (
+                    isinstance(v, Decimal)
+                    and v == v.to_integral_value()
+                    and kpi
+                    not in (
+                        "high_value_patents_per_10k",
+                        "mediation_success_rate",
+                        "patent_intensive_industry_va_share",
+                    )
+                ):
                     v = int(v)
                 self._set(kpi, period, reg, v)
 
@@ -440,7 +590,9 @@ class Oracle:
                     put(kpi, p, reg, get(kpi, reg, p))
                 if len(p) == 4:
                     put("patent_intensive_industry_va_share", p, reg, get("patent_intensive_industry_va_share", reg, p))
-                parts = [get(k, reg, p) for k in ("patent_grants_invention", "patent_grants_utility", "patent_grants_design")]
+                parts = [
+                    get(k, reg, p) for k in ("patent_grants_invention", "patent_grants_utility", "patent_grants_design")
+                ]
                 if all(x is not None for x in parts):
                     put("patent_grants_total", p, reg, sum(parts))
                 closed, succ = get("mediation_cases_closed", reg, p), get("mediation_cases_succeeded", reg, p)
@@ -474,8 +626,12 @@ def seed_actual_checks(o: Oracle):
     by = Counter()
     for y in yrs:
         by.update(o.breakdown("court_cases_received", str(y), "case_type"))
-    chk("court_cases_received by case_type 2018-2020", dict(by), "民事 4,092 / 刑事 409 / 行政 553",
-        (by["民事"], by["刑事"], by["行政"]) == (4092, 409, 553))
+    chk(
+        "court_cases_received by case_type 2018-2020",
+        dict(by),
+        "民事 4,092 / 刑事 409 / 行政 553",
+        (by["民事"], by["刑事"], by["行政"]) == (4092, 409, 553),
+    )
     v = o.sum_years("court_civil_claim_amount", yrs)
     chk("court_civil_claim_amount 2018-2020 (万元)", _r(v / 10000, 0), "133,000万元", _r(v / 10000, 0) == 133000)
     v = o.value("amr_patent_cases_closed", "2020")
@@ -490,30 +646,59 @@ def seed_actual_checks(o: Oracle):
         v = o.value(kpi, "2020")
         chk(f"{kpi} 2020", v, f"{stated}", v == stated)
     v = o.value("police_amount_involved", "2020")
-    chk("police_amount_involved 2020 (亿元, rounded down)", v / 100000000, "5.13亿余元",
-        Decimal(513000000) <= v < Decimal(514000000))
+    chk(
+        "police_amount_involved 2020 (亿元, rounded down)",
+        v / 100000000,
+        "5.13亿余元",
+        Decimal(513000000) <= v < Decimal(514000000),
+    )
     v = o.value("police_cases_solved", "2019")
     chk("police_cases_solved 2019", v, "164", v == 164)
     v = o.sum_years("customs_seizure_batches", yrs)
     chk("customs_seizure_batches 2018-2020", v, "1,774", v == 1774)
     v = o.sum_years("customs_seizure_items", yrs)
-    chk("customs_seizure_items 2018-2020 (万件)", _r(Decimal(v) / 10000, 1), "5,231.1万件",
-        _r(Decimal(v) / 10000, 1) == Decimal("5231.1"))
+    chk(
+        "customs_seizure_items 2018-2020 (万件)",
+        _r(Decimal(v) / 10000, 1),
+        "5,231.1万件",
+        _r(Decimal(v) / 10000, 1) == Decimal("5231.1"),
+    )
     v = o.sum_years("customs_seizure_value", yrs)
-    chk("customs_seizure_value 2018-2020 (亿元)", _r(v / 100000000, 1), "约1.8亿元", _r(v / 100000000, 1) == Decimal("1.8"))
+    chk(
+        "customs_seizure_value 2018-2020 (亿元)",
+        _r(v / 100000000, 1),
+        "约1.8亿元",
+        _r(v / 100000000, 1) == Decimal("1.8"),
+    )
     for kpi, stated, growth, places in (
-            ("patent_grants_total", 60575, "35.28", 2), ("invention_patents_in_force", 30551, "27.77", 2),
-            ("pct_applications", 677, "89.1", 1), ("madrid_registrations_in_force", 1166, "10.10", 2),
-            ("geographical_indications", 55, "14.58", 2), ("well_known_trademarks", 99, "10", 0)):
+        ("patent_grants_total", 60575, "35.28", 2),
+        ("invention_patents_in_force", 30551, "27.77", 2),
+        ("pct_applications", 677, "89.1", 1),
+        ("madrid_registrations_in_force", 1166, "10.10", 2),
+        ("geographical_indications", 55, "14.58", 2),
+        ("well_known_trademarks", 99, "10", 0),
+    ):
         v, g = o.value(kpi, "2020"), o.growth(kpi, "2020")
-        chk(f"{kpi} 2020 (growth %)", (v, _r(g, places)), f"{stated:,} (+{growth} %)",
-            v == stated and g is not None and _r(g, places) == Decimal(growth))
+        chk(
+            f"{kpi} 2020 (growth %)",
+            (v, _r(g, places)),
+            f"{stated:,} (+{growth} %)",
+            v == stated and g is not None and _r(g, places) == Decimal(growth),
+        )
     v, g = o.value("trademarks_in_force", "2020"), o.growth("trademarks_in_force", "2020")
-    chk("trademarks_in_force 2020 (growth %)", (v, _r(g, 2)), "> 320,000 (+47.03 %)",
-        v > 320000 and _r(g, 2) == Decimal("47.03"))
+    chk(
+        "trademarks_in_force 2020 (growth %)",
+        (v, _r(g, 2)),
+        "> 320,000 (+47.03 %)",
+        v > 320000 and _r(g, 2) == Decimal("47.03"),
+    )
     v, g = o.value("copyright_registrations", "2020"), o.growth("copyright_registrations", "2020")
-    chk("copyright_registrations 2020 (growth %)", (v, _r(g, 0)), "5,300余 (+55 %)",
-        5300 <= v <= 5399 and _r(g, 0) == 55)
+    chk(
+        "copyright_registrations 2020 (growth %)",
+        (v, _r(g, 0)),
+        "5,300余 (+55 %)",
+        5300 <= v <= 5399 and _r(g, 0) == 55,
+    )
     v = o.value("standard_compliant_entities", "2020")
     chk("standard_compliant_entities 2020", v, "502", v == 502)
     v = o.value("ip_pledge_amount", "2019")
@@ -523,8 +708,12 @@ def seed_actual_checks(o: Oracle):
     v = o.breakdown("ip_pledge_amount", "2020", "pledge_type").get("专利权质押")
     chk("ip_pledge_amount 2020 专利权质押 (亿元)", _r(v / 100000000, 0), "26亿元", _r(v / 100000000, 0) == 26)
     v, rate = o.value("mediation_cases_succeeded", "2019"), o.value("mediation_success_rate", "2019")
-    chk("mediation_cases_succeeded / success rate 2019", (v, _r(rate, 1)), "395 / 67.1 %",
-        v == 395 and _r(rate, 1) == Decimal("67.1"))
+    chk(
+        "mediation_cases_succeeded / success rate 2019",
+        (v, _r(rate, 1)),
+        "395 / 67.1 %",
+        v == 395 and _r(rate, 1) == Decimal("67.1"),
+    )
     return out
 
 
@@ -533,6 +722,7 @@ def resolve_targets(o: Oracle, targets_csv: str) -> dict:
     target applies to its year, a `from_year_on` norm to its year and every later one; the relative
     target (0.9*2022) is resolved against the oracle's 2022 value (None when there is none)."""
     import csv
+
     out = {}
     with open(targets_csv, encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
@@ -543,7 +733,7 @@ def resolve_targets(o: Oracle, targets_csv: str) -> dict:
                 target = None if base is None else Decimal("0.9") * Decimal(base)
             else:
                 target = Decimal(t)
-            for y in ([year] if scope == "year" else [y for y in o.years if y >= year]):
+            for y in [year] if scope == "year" else [y for y in o.years if y >= year]:
                 out[(kpi, y)] = (cmp_, target)
     return out
 
@@ -571,8 +761,9 @@ def published_rows(o: Oracle, targets_csv: str) -> dict:
     out = {}
     for (kpi, grain, period, region), v in o.values.items():
         prev = o.prev_value(kpi, period, region)
-        cmp_, target = targets.get((kpi, int(period)), (None, None)) if (grain == "year" and region == CITY) \
-            else (None, None)
+        cmp_, target = (
+            targets.get((kpi, int(period)), (None, None)) if (grain == "year" and region == CITY) else (None, None)
+        )
         attainment = met = None
         if target is not None and v is not None:
             met = Decimal(v) >= target if cmp_ == ">=" else Decimal(v) <= target
@@ -581,9 +772,14 @@ def published_rows(o: Oracle, targets_csv: str) -> dict:
             elif cmp_ == "<=" and v != 0:
                 attainment = target / Decimal(v) * HUNDRED
         out[(kpi, grain, period, region)] = {
-            "value": v, "prev_value": prev,
-            "yoy_growth_pct": None if v is None or prev is None or prev == 0 else (Decimal(v) / Decimal(prev) - 1) * HUNDRED,
-            "target_value": target, "attainment_pct": attainment, "target_met": met,
+            "value": v,
+            "prev_value": prev,
+            "yoy_growth_pct": None
+            if v is None or prev is None or prev == 0
+            else (Decimal(v) / Decimal(prev) - 1) * HUNDRED,
+            "target_value": target,
+            "attainment_pct": attainment,
+            "target_met": met,
         }
     return out
 
@@ -594,6 +790,7 @@ def main(argv=None) -> int:
     import os
 
     from .config import DEFAULT_AS_OF, DEFAULT_SEED
+
     p = argparse.ArgumentParser(prog="python -m sandbox.oracle")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--scale", type=int, default=1)

@@ -1,4 +1,5 @@
 """Deterministic randomness and exact integer allocation."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,7 +18,7 @@ def rng_for(*parts) -> random.Random:
 
 def unit(*parts) -> float:
     """A deterministic number in [0, 1) for the given key."""
-    return derive(*parts) / 2.0 ** 64
+    return derive(*parts) / 2.0**64
 
 
 def allocate(total: int, weights) -> list:
@@ -72,8 +73,7 @@ def cum(weights):
     return out
 
 
-def amounts_in_cents(rng: random.Random, raws, total_cents: int, min_yuan: int = 0,
-                     cents_share: float = 0.15) -> list:
+def amounts_in_cents(rng: random.Random, raws, total_cents: int, min_yuan: int = 0, cents_share: float = 0.15) -> list:
     """Amounts (in 分) proportional to raws, summing exactly to total_cents; most are whole 元,
     about cents_share of them carry 分."""
     n = len(raws)

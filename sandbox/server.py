@@ -1,4 +1,5 @@
 """The agency sandbox HTTP server: all five feeds on one port, one route table."""
+
 from __future__ import annotations
 
 import base64
@@ -19,8 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from .config import AGENCIES, SandboxConfig
 from .dataset import Dataset
-from .faults import FaultInjector
 from .dataset.amr import served_json as amr_served_json
+from .faults import FaultInjector
 from .timeutil import FIRST_YM, LAST_YM, http_date, parse_http_date, parse_iso, ym, ym_parse
 
 
@@ -82,7 +83,6 @@ class App:
             (re.compile(r"^/api/v2/statistics$"), self.amr_statistics, "amr", transient),
         ]
         self._cursor_key = hashlib.sha256(f"{cfg.seed}|{cfg.credentials['amr']}|cursor".encode()).digest()
-
 
     # ------------------------------------------------------------------ auth helpers
     def _secret(self, agency: str) -> str:
@@ -191,8 +191,7 @@ class App:
         try:
             since, before = parse_iso(raw_since), parse_iso(raw_before)
         except ValueError:
-            return error(400, "updated_since / updated_before must be ISO-8601 timestamps with offset "
-                              "(send + as %2B)")
+            return error(400, "updated_since / updated_before must be ISO-8601 timestamps with offset (send + as %2B)")
         try:
             page = int(req.q("page") or 1)
             page_size = int(req.q("page_size") or 100)
@@ -205,12 +204,14 @@ class App:
         served = self.ds.court.served_json(since, before, self.as_of)  # rendered once per window
         total = len(served)
         start = (page - 1) * page_size
-        chunk = served[start:start + page_size]
+        chunk = served[start : start + page_size]
         if served and self.cfg.hostile_to("huge_total", "court"):  # hostile: a total no window holds, pages for ever
             total = self.cfg.hostile_total
             chunk = [served[(start + k) % len(served)] for k in range(page_size)]
         if req.short_page and len(chunk) == page_size and start + page_size < total:
-            chunk = chunk[:max(0, page_size - 1 - int(hashlib.sha1(req.path.encode() + str(page).encode()).digest()[0]) % 3)]
+            chunk = chunk[
+                : max(0, page_size - 1 - int(hashlib.sha1(req.path.encode() + str(page).encode()).digest()[0]) % 3)
+            ]
         body = b'{"total":%d,"page":%d,"page_size":%d,"data":[%b]}' % (total, page, page_size, b",".join(chunk))
         return Response(200, body, {"Content-Type": "application/json; charset=utf-8"})
 
@@ -250,7 +251,7 @@ class App:
             if offset is None:
                 return error(400, "invalid cursor for this month")
         items = amr_served_json(self.ds.amr, i, self.as_of) if FIRST_YM <= i <= LAST_YM else []
-        chunk = items[offset:offset + self.AMR_PAGE]
+        chunk = items[offset : offset + self.AMR_PAGE]
         nxt = self._cursor(month, offset + self.AMR_PAGE) if offset + self.AMR_PAGE < len(items) else None
         endless = self.cfg.hostile_to("endless_pages", "amr")
         looping = self.cfg.hostile_to("repeated_cursor", "amr")
@@ -289,9 +290,13 @@ class App:
             from .hostile import zip_bomb
 
             body = zip_bomb(body, self.cfg.hostile_size)
-        return self.file_response(req, body, published_at,
-                                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                  f"{y:04d}{m:02d}.xlsx")
+        return self.file_response(
+            req,
+            body,
+            published_at,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            f"{y:04d}{m:02d}.xlsx",
+        )
 
     # ------------------------------------------------------------------ dispatch
     def route(self, path: str):
@@ -309,8 +314,8 @@ def _fault_key(path: str, query: Dict[str, List[str]]) -> str:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True   # TCP_NODELAY: no 40 ms delayed-ACK stalls on keep-alive
-    wbufsize = 1 << 16               # headers and body leave in one write
+    disable_nagle_algorithm = True  # TCP_NODELAY: no 40 ms delayed-ACK stalls on keep-alive
+    wbufsize = 1 << 16  # headers and body leave in one write
     server_version = "ipkpi-sandbox/1.0"
     sys_version = ""
 
@@ -346,8 +351,12 @@ class Handler(BaseHTTPRequestHandler):
         if fault in ("429", "500", "502", "503"):
             status = int(fault)
             hdrs = {"Retry-After": str(app.cfg.retry_after)} if status == 429 else {}
-            msg = {429: "too many requests", 500: "internal server error", 502: "bad gateway",
-                   503: "service unavailable"}[status]
+            msg = {
+                429: "too many requests",
+                500: "internal server error",
+                502: "bad gateway",
+                503: "service unavailable",
+            }[status]
             self._send(error(status, msg, hdrs), head)
             return
         if fault == "reset":
@@ -361,6 +370,7 @@ class Handler(BaseHTTPRequestHandler):
             resp = handler(req)
         except Exception as exc:  # a bug must not kill the server
             import traceback
+
             traceback.print_exc()
             resp = error(500, f"sandbox error: {type(exc).__name__}")
         if app.cfg.hostile and resp.status == 200:
@@ -428,8 +438,9 @@ class _Server(ThreadingHTTPServer):
 class SandboxServer:
     """A running sandbox: .port, .url, .stop()."""
 
-    def __init__(self, host: str, port: int, cfg: SandboxConfig, dataset: Optional[Dataset] = None,
-                 verbose: bool = False):
+    def __init__(
+        self, host: str, port: int, cfg: SandboxConfig, dataset: Optional[Dataset] = None, verbose: bool = False
+    ):
         self.app = App(cfg, dataset)
         self.config = cfg
         self.dataset = self.app.ds
@@ -439,8 +450,9 @@ class SandboxServer:
         self.host = host
         self.port = self._httpd.server_address[1]
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"sandbox-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name=f"sandbox-{self.port}", daemon=True
+        )
 
     def start(self) -> "SandboxServer":
         self._thread.start()
@@ -466,7 +478,8 @@ class SandboxServer:
         self.stop()
 
 
-def start_server(host: str, port: int, cfg: SandboxConfig, dataset: Optional[Dataset] = None,
-                 verbose: bool = False) -> SandboxServer:
+def start_server(
+    host: str, port: int, cfg: SandboxConfig, dataset: Optional[Dataset] = None, verbose: bool = False
+) -> SandboxServer:
     """Start the sandbox in a daemon thread and return it (port 0 picks a free port)."""
     return SandboxServer(host, port, cfg, dataset, verbose).start()

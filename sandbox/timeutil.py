@@ -1,4 +1,5 @@
 """Calendar helpers: Asia/Shanghai (fixed +08:00), month indices, working-day weights."""
+
 from __future__ import annotations
 
 import bisect
@@ -78,10 +79,17 @@ def days_in_month(i: int) -> int:
 
 # Spring Festival (Chinese New Year) dates
 CNY = {
-    2016: date(2016, 2, 8), 2017: date(2017, 1, 28), 2018: date(2018, 2, 16),
-    2019: date(2019, 2, 5), 2020: date(2020, 1, 25), 2021: date(2021, 2, 12),
-    2022: date(2022, 2, 1), 2023: date(2023, 1, 22), 2024: date(2024, 2, 10),
-    2025: date(2025, 1, 29), 2026: date(2026, 2, 17),
+    2016: date(2016, 2, 8),
+    2017: date(2017, 1, 28),
+    2018: date(2018, 2, 16),
+    2019: date(2019, 2, 5),
+    2020: date(2020, 1, 25),
+    2021: date(2021, 2, 12),
+    2022: date(2022, 2, 1),
+    2023: date(2023, 1, 22),
+    2024: date(2024, 2, 10),
+    2025: date(2025, 1, 29),
+    2026: date(2026, 2, 17),
 }
 
 

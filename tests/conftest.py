@@ -78,8 +78,14 @@ def stack(settings, warehouse):
 
 def ipkpi(*args: str, env: dict | None = None, timeout: float = 1200) -> subprocess.CompletedProcess:
     """Run the `ipkpi` command as a user would, in a shell environment."""
-    return subprocess.run([str(Path(sys.executable).with_name("ipkpi")), *args], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=timeout)
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("ipkpi")), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
 
 
 def connections_to(server, credentials: dict) -> dict[str, str]:
@@ -88,6 +94,9 @@ def connections_to(server, credentials: dict) -> dict[str, str]:
 
     from ingest.registry import SOURCES
 
-    return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(
-        {"conn_type": "http", "host": server.url, "password": credentials[conn_id.removeprefix("ipkpi_")]})
-        for conn_id in set(SOURCES.values())}
+    return {
+        f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(
+            {"conn_type": "http", "host": server.url, "password": credentials[conn_id.removeprefix("ipkpi_")]}
+        )
+        for conn_id in set(SOURCES.values())
+    }

@@ -73,8 +73,12 @@ def test_compose_celery_settings_are_the_ones_run_here(settings):
     assert airflow_settings - set(native) <= {"AIRFLOW__CORE__AUTH_MANAGER"}
     for key in ("AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__LOAD_EXAMPLES", "AIRFLOW__CORE__DEFAULT_TIMEZONE"):
         assert native[key] == compose[key], key
-    for key in ("AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
+    for key in (
+        "AIRFLOW__CELERY__BROKER_URL",
+        "AIRFLOW__CELERY__RESULT_BACKEND",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+    ):
         assert urlsplit(native[key]).scheme == urlsplit(compose[key]).scheme, key
     assert services.celery_workers(native) == [f"{services.CELERY_WORKER}{i}" for i in range(1, WORKERS + 1)]
     assert services.celery_workers(services.airflow_env(settings)) == []  # LocalExecutor by default
@@ -95,9 +99,28 @@ def redis(settings):
     port = int(os.environ.get("IPKPI_TEST_REDIS_PORT") or _free_port())
     workdir = settings.home / "redis"
     workdir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(workdir), "--daemonize", "no", "--logfile", str(workdir / "redis.log")],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(workdir / "redis.log"),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     try:
         import redis as redis_client
 
@@ -138,10 +161,17 @@ def abandon_active_runs(settings) -> None:
     with psycopg.connect(settings.embedded_dsn("airflow", "airflow")) as conn:
         if not conn.execute("SELECT to_regclass('dag_run')").fetchone()[0]:
             return  # a fresh machine: Airflow's database is not even migrated yet
-        runs = [r for (r,) in conn.execute("UPDATE dag_run SET state = 'failed' WHERE state IN ('queued', 'running') "
-                                            "RETURNING run_id")]
-        conn.execute("UPDATE task_instance SET state = 'failed' WHERE run_id = ANY(%s) "
-                     "AND (state IS NULL OR state NOT IN ('success', 'failed', 'skipped', 'upstream_failed'))", (runs,))
+        runs = [
+            r
+            for (r,) in conn.execute(
+                "UPDATE dag_run SET state = 'failed' WHERE state IN ('queued', 'running') RETURNING run_id"
+            )
+        ]
+        conn.execute(
+            "UPDATE task_instance SET state = 'failed' WHERE run_id = ANY(%s) "
+            "AND (state IS NULL OR state NOT IN ('success', 'failed', 'skipped', 'upstream_failed'))",
+            (runs,),
+        )
 
 
 def published_md5(dsn: str) -> tuple[str, dict[str, str]]:
@@ -151,13 +181,20 @@ def published_md5(dsn: str) -> tuple[str, dict[str, str]]:
     with psycopg.connect(dsn) as conn:
         names = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'published' ORDER BY 1").fetchall()
         for (table,) in names:
-            columns = [c for (c,) in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'published' "
-                "AND table_name = %s ORDER BY ordinal_position", (table,)) if c not in RUN_SPECIFIC]
+            columns = [
+                c
+                for (c,) in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'published' "
+                    "AND table_name = %s ORDER BY ordinal_position",
+                    (table,),
+                )
+                if c not in RUN_SPECIFIC
+            ]
             row = "ROW(" + ", ".join(f'"{c}"' for c in columns) + ")::text"
             tables[table] = conn.execute(
                 f"SELECT count(*) || ':' || md5(coalesce(string_agg({row}, '|' ORDER BY {row}), '')) "
-                f"FROM published.{table}").fetchone()[0]
+                f"FROM published.{table}"
+            ).fetchone()[0]
     overall = hashlib.md5("\n".join(f"{t} {d}" for t, d in sorted(tables.items())).encode()).hexdigest()
     return overall, tables
 
@@ -179,8 +216,11 @@ def run_record(settings, run_id: str) -> tuple[float, list[tuple]]:
     """The DAG run's duration and its task instances, from Airflow's metadata database."""
     with psycopg.connect(settings.embedded_dsn("airflow", "airflow")) as conn:
         start, end = conn.execute("SELECT start_date, end_date FROM dag_run WHERE run_id = %s", (run_id,)).fetchone()
-        tis = conn.execute("SELECT task_id, state, executor, external_executor_id FROM task_instance "
-                           "WHERE run_id = %s ORDER BY task_id", (run_id,)).fetchall()
+        tis = conn.execute(
+            "SELECT task_id, state, executor, external_executor_id FROM task_instance "
+            "WHERE run_id = %s ORDER BY task_id",
+            (run_id,),
+        ).fetchall()
     return (end - start).total_seconds(), tis
 
 
@@ -235,12 +275,18 @@ def test_celery_workers_publish_what_the_local_executor_publishes(settings, ware
     celery_md5, celery_tables = published_md5(celery_dsn)
     local_md5, local_tables = published_md5(local_dsn)
     executed = [ti for ti in celery_tis if ti[1] in ("success", "failed")]
-    print(f"\nCelery: {len(totals)} workers, tasks per worker {totals} "
-          f"({ {w: len(t) for w, t in per_worker.items()} } by log: {per_worker})")
-    print(f"wall time of `ipkpi run --from {FIRST} --to {LAST}` (services' restart included): "
-          f"Celery {celery_wall:.1f} s, LocalExecutor {local_wall:.1f} s")
-    print(f"DAG run (first task queued → run done): Celery {celery_dag_seconds:.1f} s, "
-          f"LocalExecutor {local_dag_seconds:.1f} s; {len(executed)} tasks executed")
+    print(
+        f"\nCelery: {len(totals)} workers, tasks per worker {totals} "
+        f"({ {w: len(t) for w, t in per_worker.items()} } by log: {per_worker})"
+    )
+    print(
+        f"wall time of `ipkpi run --from {FIRST} --to {LAST}` (services' restart included): "
+        f"Celery {celery_wall:.1f} s, LocalExecutor {local_wall:.1f} s"
+    )
+    print(
+        f"DAG run (first task queued → run done): Celery {celery_dag_seconds:.1f} s, "
+        f"LocalExecutor {local_dag_seconds:.1f} s; {len(executed)} tasks executed"
+    )
     print(f"published md5: Celery {celery_md5}, LocalExecutor {local_md5} ({len(celery_tables)} tables)")
 
     assert len(totals) == WORKERS and all(n > 0 for n in totals.values()), totals

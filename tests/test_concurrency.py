@@ -56,14 +56,34 @@ def concurrent(stack, settings):
     setup = ipkpi("setup", env=env)
     assert setup.returncode == 0, setup.stdout + setup.stderr
     # 2025-06-01 … 05: four daily runs, each asking for the months due then (2025-01 … 2025-05)
-    created = ipkpi("airflow", "backfill", "create", "--dag-id", "ipkpi_pipeline", "--from-date", "2025-06-01",
-                    "--to-date", "2025-06-05", "--max-active-runs", "4", env=env)
+    created = ipkpi(
+        "airflow",
+        "backfill",
+        "create",
+        "--dag-id",
+        "ipkpi_pipeline",
+        "--from-date",
+        "2025-06-01",
+        "--to-date",
+        "2025-06-05",
+        "--max-active-runs",
+        "4",
+        env=env,
+    )
     assert created.returncode == 0, created.stdout + created.stderr
     backfill = wait_for_backfill(client)
     command = [str(ROOT / ".venv" / "bin" / "ipkpi"), "run"]
-    both = [subprocess.Popen([*command, "--from", first, "--to", last], cwd=ROOT, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env})
-            for first, last in (("2025-06", "2025-07"), ("2025-08", "2025-09"))]
+    both = [
+        subprocess.Popen(
+            [*command, "--from", first, "--to", last],
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **env},
+        )
+        for first, last in (("2025-06", "2025-07"), ("2025-08", "2025-09"))
+    ]
     outputs = [(p.wait(timeout=1200), *p.communicate()) for p in both]
     yield {"dsn": dsn, "backfill": backfill, "runs": outputs}
     for run in backfill:  # Airflow as the tests after expect it: no backfill of ours, the default warehouse
@@ -87,25 +107,30 @@ def test_every_route_succeeds(concurrent):
 
 
 def test_attempts_never_overlap_and_none_failed(concurrent):
-    attempts = rows(concurrent["dsn"], "SELECT publication_id, started_at, finished_at, status "
-                                       "FROM audit.publication_log ORDER BY started_at")
+    attempts = rows(
+        concurrent["dsn"],
+        "SELECT publication_id, started_at, finished_at, status FROM audit.publication_log ORDER BY started_at",
+    )
     assert attempts and {status for *_, status in attempts} == {"published"}, attempts
     for (_, _, finished, _), (later, started, _, _) in zip(attempts, attempts[1:]):
         assert finished <= started, f"{later} began before the attempt before it finished"
     assert rows(concurrent["dsn"], "SELECT count(*) FROM audit.publication_lock") == [(0,)]
     # the runs that added months published; the months reached `published`
     assert len(attempts) >= 3
-    assert rows(concurrent["dsn"], "SELECT max(period) FROM published.source_months WHERE is_available") \
-        == [("2025-09",)]
+    assert rows(concurrent["dsn"], "SELECT max(period) FROM published.source_months WHERE is_available") == [
+        ("2025-09",)
+    ]
 
 
 def test_published_is_what_its_own_gate_validated(concurrent):
     from ipkpi.publish import candidate_digest
 
     dsn = concurrent["dsn"]
-    (current, validated, candidate), = rows(
-        dsn, "SELECT publication_id, detail -> 'validated' ->> 'digest', detail -> 'validated' ->> 'candidate' "
-             "FROM audit.publication_log WHERE status = 'published' ORDER BY finished_at DESC LIMIT 1")
+    ((current, validated, candidate),) = rows(
+        dsn,
+        "SELECT publication_id, detail -> 'validated' ->> 'digest', detail -> 'validated' ->> 'candidate' "
+        "FROM audit.publication_log WHERE status = 'published' ORDER BY finished_at DESC LIMIT 1",
+    )
     with psycopg.connect(dsn) as conn:
         assert candidate_digest(conn, "published") == validated
     assert rows(dsn, "SELECT DISTINCT publication_id FROM published.kpi_values") == [(current,)]
@@ -113,9 +138,12 @@ def test_published_is_what_its_own_gate_validated(concurrent):
 
     assert candidate == candidate_schema(current)
     # every publication was validated by its own gate, and no candidate is left behind but blocked ones
-    assert rows(dsn, "SELECT count(*) FROM audit.publication_log WHERE status = 'published' "
-                     "AND detail -> 'validated' ->> 'candidate' IS DISTINCT FROM "
-                     "'candidate_' || regexp_replace(lower(publication_id), '[^a-z0-9]+', '_', 'g')") == [(0,)]
+    assert rows(
+        dsn,
+        "SELECT count(*) FROM audit.publication_log WHERE status = 'published' "
+        "AND detail -> 'validated' ->> 'candidate' IS DISTINCT FROM "
+        "'candidate_' || regexp_replace(lower(publication_id), '[^a-z0-9]+', '_', 'g')",
+    ) == [(0,)]
     assert rows(dsn, "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'candidate_')") == []
 
 
@@ -131,8 +159,9 @@ def test_no_restart_under_an_active_run_and_run_follows_through_a_crash(concurre
 
     env = {"IPKPI_WAREHOUSE_DSN": concurrent["dsn"], "IPKPI_FIRST_MONTH": "2025-01"}
     command = [str(ROOT / ".venv" / "bin" / "ipkpi"), "run", "--from", "2025-10", "--to", "2025-10"]
-    run = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           env={**os.environ, **env})
+    run = subprocess.Popen(
+        command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env}
+    )
     line = run.stdout.readline()
     while not line.startswith("triggered"):
         assert line, run.stderr.read()

@@ -16,14 +16,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_layout_as_designed():
-    for path in ("dags", "dbt_project", "expectations", "ingest", "tests", "docker-compose.yml", "README.md",
-                 "Makefile", "requirements.lock", ".ci/run"):
+    for path in (
+        "dags",
+        "dbt_project",
+        "expectations",
+        "ingest",
+        "tests",
+        "docker-compose.yml",
+        "README.md",
+        "Makefile",
+        "requirements.lock",
+        ".ci/run",
+    ):
         assert (ROOT / path).exists(), path
 
 
 def test_dependencies_fully_pinned():
-    lines = [ln.strip() for ln in (ROOT / "requirements.lock").read_text().splitlines()
-             if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln.strip()
+        for ln in (ROOT / "requirements.lock").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     assert len(lines) > 100
     unpinned = [ln for ln in lines if not re.match(r"^[A-Za-z0-9_.\-\[\]]+==[^=\s]+$", ln)]
     assert unpinned == []
@@ -64,8 +77,9 @@ def test_dag_file_imports_fast_without_network_database_or_heavy_modules(dag_fil
     """DAG integrity: every DAG file imports cleanly in under a second (Airflow re-parses it all the time),
     opens no socket (network or database) and imports neither the drivers, dbt, GX, the chart and PDF
     libraries nor our own ingestion and pipeline modules: those are imported inside the tasks."""
-    out = subprocess.run([sys.executable, "-c", DAG_PROBE, f"dags/{dag_file}"], cwd=ROOT, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", DAG_PROBE, f"dags/{dag_file}"], cwd=ROOT, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     probe = json.loads(out.stdout.strip().splitlines()[-1])
     assert probe["heavy"] == []
@@ -115,7 +129,9 @@ def test_months_in_interval_shanghai():
     assert len(months) == 96 and months[0] == "2018-01" and months[-1] == "2025-12"
     # a UTC interval that starts at 16:00Z on the last day of February is March 1st in Shanghai
     utc = pendulum.timezone("UTC")
-    assert months_in_interval(datetime(2020, 2, 29, 16, tzinfo=utc), datetime(2020, 3, 31, 16, tzinfo=utc)) == ["2020-03"]
+    assert months_in_interval(datetime(2020, 2, 29, 16, tzinfo=utc), datetime(2020, 3, 31, 16, tzinfo=utc)) == [
+        "2020-03"
+    ]
     with pytest.raises(ValueError):
         month_bounds("2020-05", "2020-04")
 
@@ -127,8 +143,11 @@ def test_secrets_not_in_repo():
 
 def test_compose_file_is_valid():
     checker = Path(sys.executable).with_name("check-jsonschema")
-    result = subprocess.run([str(checker), "--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.yml")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.yml")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -146,11 +165,17 @@ def test_compose_agrees_with_the_native_set_up(settings):
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    airflow_services = {"airflow-init": None, "airflow-api-server": ["api-server"], "airflow-scheduler": ["scheduler"],
-                        "airflow-dag-processor": ["dag-processor"], "airflow-triggerer": ["triggerer"],
-                        "airflow-worker": ["celery", "worker"]}
-    assert set(airflow_services) | {"warehouse", "airflow-db", "redis", "sandbox", "metabase", "metabase-setup"} \
-        <= set(services)
+    airflow_services = {
+        "airflow-init": None,
+        "airflow-api-server": ["api-server"],
+        "airflow-scheduler": ["scheduler"],
+        "airflow-dag-processor": ["dag-processor"],
+        "airflow-triggerer": ["triggerer"],
+        "airflow-worker": ["celery", "worker"],
+    }
+    assert set(airflow_services) | {"warehouse", "airflow-db", "redis", "sandbox", "metabase", "metabase-setup"} <= set(
+        services
+    )
 
     # images: Airflow of the lock, on this Python; Postgres of the embedded cluster's major version
     lock = (ROOT / "requirements.lock").read_text()
@@ -205,7 +230,10 @@ def test_compose_agrees_with_the_native_set_up(settings):
     setup = services["metabase-setup"]
     assert setup["environment"]["BI_READER_USER"] == "bi_reader" and "bi_reader" in ROLES
     assert setup["environment"]["BI_READER_PASSWORD"].startswith("${BI_READER_PASSWORD")
-    assert setup["command"][-1] == "/opt/ipkpi/docker/metabase_setup.py" and (ROOT / "docker" / "metabase_setup.py").exists()
+    assert (
+        setup["command"][-1] == "/opt/ipkpi/docker/metabase_setup.py"
+        and (ROOT / "docker" / "metabase_setup.py").exists()
+    )
     dsn = services["airflow-scheduler"]["environment"]["IPKPI_WAREHOUSE_DSN"]
     assert dsn.rsplit("/", 1)[1] == setup["environment"]["WAREHOUSE_DB"]
-    assert "schema-filters-patterns\": \"published" in (ROOT / "docker" / "metabase_setup.py").read_text()
+    assert 'schema-filters-patterns": "published' in (ROOT / "docker" / "metabase_setup.py").read_text()

@@ -11,13 +11,16 @@ import pytest
 from tests.conftest import ROOT, ipkpi
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--from", "2020-05", "--to", "2020-01"], "before"),
-    (["--from", "２０２０-01", "--to", "2020-02"], "not a month"),  # full-width digits
-    (["--from", "2017-12", "--to", "2018-02"], "2018-01"),
-    (["--from", "2020-01", "--to", "2999-01"], "current month"),
-    (["--at", "yesterday-ish"], "ISO-8601"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--from", "2020-05", "--to", "2020-01"], "before"),
+        (["--from", "２０２０-01", "--to", "2020-02"], "not a month"),  # full-width digits
+        (["--from", "2017-12", "--to", "2018-02"], "2018-01"),
+        (["--from", "2020-01", "--to", "2999-01"], "current month"),
+        (["--at", "yesterday-ish"], "ISO-8601"),
+    ],
+)
 def test_bad_ranges_are_clean_errors(args, says):
     result = ipkpi("run", *args, timeout=60)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -82,14 +85,14 @@ def test_system_deps_is_a_no_op_offline_once_installed(tmp_path):
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
     for _ in range(5):
-        result = subprocess.run(["bash", str(ROOT / "scripts" / "system-deps.sh")], env=env, capture_output=True,
-                                text=True)
+        result = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "system-deps.sh")], env=env, capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stdout + result.stderr
     assert not (tmp_path / "calls").exists()
 
 
 def _alive(pid: int) -> bool:
-    import os
 
     try:
         state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
@@ -131,12 +134,21 @@ def test_dbt_dies_with_the_task_that_started_it(tmp_path):
     import time
 
     pid_file = tmp_path / "child.pid"
-    task = subprocess.Popen([sys.executable, "-c", (
-        "import subprocess, sys\n"
-        "from ipkpi.transform import die_with_parent\n"
-        f"child = subprocess.Popen(['sleep', '300'], preexec_fn=die_with_parent)\n"
-        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
-        "child.wait()\n")], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    task = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import subprocess, sys\n"
+                "from ipkpi.transform import die_with_parent\n"
+                f"child = subprocess.Popen(['sleep', '300'], preexec_fn=die_with_parent)\n"
+                f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+                "child.wait()\n"
+            ),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     deadline = time.monotonic() + 30
     while not pid_file.exists() or not pid_file.read_text():
         assert time.monotonic() < deadline
@@ -200,10 +212,16 @@ def test_two_set_ups_queue_on_a_lock(tmp_path):
         "import sys\nfrom dataclasses import replace\nfrom pathlib import Path\n"
         "from ipkpi.config import Settings\nfrom ipkpi.services import setup_lock\n"
         f"with setup_lock(replace(Settings.from_env(), home=Path({str(tmp_path)!r}))):\n"
-        f"    Path({str(marker)!r}).write_text('in')\n")
+        f"    Path({str(marker)!r}).write_text('in')\n"
+    )
     with setup_lock(settings):
-        second = subprocess.Popen([sys.executable, "-c", child], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                                  stdout=subprocess.PIPE, text=True)
+        second = subprocess.Popen(
+            [sys.executable, "-c", child],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(1.5)
         assert not marker.exists()  # waiting
     second.wait(timeout=30)
@@ -218,17 +236,29 @@ def test_prune_removes_only_repeated_fetch_log_rows(warehouse):
     from ipkpi.retention import prune_repeat_fetches
 
     with psycopg.connect(warehouse, autocommit=True) as conn:
-        conn.execute("INSERT INTO raw.payloads (sha256, bytes, body) VALUES ('prune-a', 1, 'a'), ('prune-b', 1, 'b') "
-                     "ON CONFLICT DO NOTHING")
-        for sha, days_ago in (("prune-a", 50), ("prune-a", 40), ("prune-a", 35), ("prune-b", 33), ("prune-a", 31),
-                              ("prune-a", 1)):
-            conn.execute("INSERT INTO raw.fetches (source, period, url, page, http_status, sha256, fetched_at) "
-                         "VALUES ('amr_statistics', '2000-01', 'http://x', 1, 200, %s, now() - make_interval(days => %s))",
-                         (sha, days_ago))
+        conn.execute(
+            "INSERT INTO raw.payloads (sha256, bytes, body) VALUES ('prune-a', 1, 'a'), ('prune-b', 1, 'b') "
+            "ON CONFLICT DO NOTHING"
+        )
+        for sha, days_ago in (
+            ("prune-a", 50),
+            ("prune-a", 40),
+            ("prune-a", 35),
+            ("prune-b", 33),
+            ("prune-a", 31),
+            ("prune-a", 1),
+        ):
+            conn.execute(
+                "INSERT INTO raw.fetches (source, period, url, page, http_status, sha256, fetched_at) "
+                "VALUES ('amr_statistics', '2000-01', 'http://x', 1, 200, %s, now() - make_interval(days => %s))",
+                (sha, days_ago),
+            )
         assert prune_repeat_fetches(warehouse, days=0) == 0  # the default keeps everything
         assert prune_repeat_fetches(warehouse, days=30) == 3  # a's fetches 40, 35 and 31 days ago
-        kept = conn.execute("SELECT sha256, (now() - fetched_at) > interval '45 days' FROM raw.fetches "
-                            "WHERE period = '2000-01' ORDER BY fetched_at").fetchall()
+        kept = conn.execute(
+            "SELECT sha256, (now() - fetched_at) > interval '45 days' FROM raw.fetches "
+            "WHERE period = '2000-01' ORDER BY fetched_at"
+        ).fetchall()
         assert kept == [("prune-a", True), ("prune-b", False), ("prune-a", False)]
         assert conn.execute("SELECT count(*) FROM raw.payloads WHERE sha256 LIKE 'prune-%'").fetchone() == (2,)
         conn.execute("DELETE FROM raw.fetches WHERE period = '2000-01'")

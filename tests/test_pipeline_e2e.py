@@ -40,17 +40,26 @@ def test_run_publishes_the_range(first_run, settings):
     assert "ingest_customs" in first_run.stdout and "success" in first_run.stdout  # progress is shown
     publication = current_publication(dsn)
     assert publication and publication in first_run.stdout
-    assert rows(dsn, "SELECT status FROM published.publication_log WHERE publication_id = %s",
-                (publication,)) == [("published",)]
+    assert rows(dsn, "SELECT status FROM published.publication_log WHERE publication_id = %s", (publication,)) == [
+        ("published",)
+    ]
     # every month of the range was fetched from every source
-    per_source = dict(rows(dsn, "SELECT source, count(*) FROM raw.source_months "
-                                "WHERE period BETWEEN '2018-01' AND '2020-12' GROUP BY source"))
+    per_source = dict(
+        rows(
+            dsn,
+            "SELECT source, count(*) FROM raw.source_months "
+            "WHERE period BETWEEN '2018-01' AND '2020-12' GROUP BY source",
+        )
+    )
     from ingest.registry import SOURCES
 
     assert per_source == {s: 36 for s in SOURCES}
     # the seeds' customs figure for 2018–2020 (the 龙腾 actions): 1,774 batches
-    (batches,), = rows(dsn, "SELECT sum(value) FROM published.kpi_values WHERE kpi_code = 'customs_seizure_batches' "
-                            "AND grain = 'year' AND region_code = '330200' AND period IN ('2018','2019','2020')")
+    ((batches,),) = rows(
+        dsn,
+        "SELECT sum(value) FROM published.kpi_values WHERE kpi_code = 'customs_seizure_batches' "
+        "AND grain = 'year' AND region_code = '330200' AND period IN ('2018','2019','2020')",
+    )
     assert batches == 1774
     # every published customs figure of the range — months and years, city and districts — equals the
     # sandbox's own rows summed independently (sandbox/oracle.py; customs months never change later)
@@ -75,8 +84,10 @@ def test_rerun_refetches_without_duplicating_and_publishes_nothing_new(first_run
     before_pub = current_publication(dsn)
     fetches = rows(dsn, "SELECT count(*) FROM raw.fetches")[0][0]
     attempts = rows(dsn, "SELECT count(*) FROM audit.publication_log")
-    counts = "SELECT (SELECT count(*) FROM raw.customs_seizures), (SELECT count(*) FROM raw.loads), " \
-             "(SELECT count(*) FROM raw.court_cases), (SELECT count(*) FROM quarantine.rows)"
+    counts = (
+        "SELECT (SELECT count(*) FROM raw.customs_seizures), (SELECT count(*) FROM raw.loads), "
+        "(SELECT count(*) FROM raw.court_cases), (SELECT count(*) FROM quarantine.rows)"
+    )
     before = rows(dsn, counts)
     values = "SELECT kpi_code, grain, period, region_code, value FROM published.kpi_values ORDER BY 1, 2, 3, 4"
     before_values = rows(dsn, values)
@@ -109,7 +120,7 @@ def test_dsn_and_the_read_only_role(first_run):
 class Receiver(BaseHTTPRequestHandler):
     received: list = []
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         Receiver.received.append((self.headers.get("Authorization"), json.loads(body)))
         self.send_response(204)
@@ -124,11 +135,18 @@ def test_failure_names_the_connection_alerts_and_keeps_the_publication(first_run
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     bad = json.dumps({"conn_type": "http", "host": settings.sandbox_url, "password": "not-the-key"})
-    alerts = json.dumps({"conn_type": "http", "host": f"http://127.0.0.1:{receiver.server_port}/hook",
-                         "password": "hook-token"})
+    alerts = json.dumps(
+        {"conn_type": "http", "host": f"http://127.0.0.1:{receiver.server_port}/hook", "password": "hook-token"}
+    )
     try:
-        result = ipkpi("run", "--from", "2020-11", "--to", "2020-12",
-                       env={"AIRFLOW_CONN_IPKPI_POLICE": bad, "AIRFLOW_CONN_IPKPI_ALERTS": alerts})
+        result = ipkpi(
+            "run",
+            "--from",
+            "2020-11",
+            "--to",
+            "2020-12",
+            env={"AIRFLOW_CONN_IPKPI_POLICE": bad, "AIRFLOW_CONN_IPKPI_ALERTS": alerts},
+        )
     finally:
         receiver.shutdown()
     assert result.returncode != 0
@@ -156,7 +174,8 @@ def test_the_calling_shell_decides_source_and_warehouse(first_run, settings):
     env = {"IPKPI_WAREHOUSE_DSN": alt_dsn}
     for conn_id in set(SOURCES.values()):
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
-            {"conn_type": "http", "host": alt.url, "password": alt_keys[conn_id.removeprefix("ipkpi_")]})
+            {"conn_type": "http", "host": alt.url, "password": alt_keys[conn_id.removeprefix("ipkpi_")]}
+        )
     try:
         main_fetches = rows(settings.warehouse_dsn, "SELECT count(*) FROM raw.fetches")
         result = ipkpi("run", "--from", "2021-01", "--to", "2021-02", env=env)
@@ -177,20 +196,35 @@ def test_standard_airflow_backfill_route(first_run, settings):
     from ipkpi.airflow_client import AirflowClient
 
     ipkpi("setup")  # back to the default connections and warehouse
-    result = ipkpi("airflow", "backfill", "create", "--dag-id", "ipkpi_pipeline",
-                   "--from-date", "2021-04-19", "--to-date", "2021-04-20")
+    result = ipkpi(
+        "airflow",
+        "backfill",
+        "create",
+        "--dag-id",
+        "ipkpi_pipeline",
+        "--from-date",
+        "2021-04-19",
+        "--to-date",
+        "2021-04-20",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     client = AirflowClient(settings)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        runs = [r for r in client._call("GET", "/dags/ipkpi_pipeline/dagRuns", params={"run_type": "backfill"})
-                .json()["dag_runs"] if r["data_interval_end"].startswith("2021-04-20")]  # not other tests' runs
+        runs = [
+            r
+            for r in client._call("GET", "/dags/ipkpi_pipeline/dagRuns", params={"run_type": "backfill"}).json()[
+                "dag_runs"
+            ]
+            if r["data_interval_end"].startswith("2021-04-20")
+        ]  # not other tests' runs
         if runs and all(r["state"] in ("success", "failed") for r in runs):
             break
         time.sleep(3)
     assert [r["state"] for r in runs] == ["success"]
-    assert rows(settings.warehouse_dsn, "SELECT status FROM raw.source_months WHERE source = 'customs' "
-                                        "AND period = '2021-03'") == [("available",)]
+    assert rows(
+        settings.warehouse_dsn, "SELECT status FROM raw.source_months WHERE source = 'customs' AND period = '2021-03'"
+    ) == [("available",)]
 
 
 def test_blocked_run_names_the_check_period_and_record(first_run, settings, sandbox_credentials):
@@ -198,8 +232,9 @@ def test_blocked_run_names_the_check_period_and_record(first_run, settings, sand
     from sandbox import SandboxConfig, start_server
 
     before = current_publication(settings.warehouse_dsn)
-    trapped = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials,
-                                                           traps={"customs_total_mismatch": "2020-03"}))
+    trapped = start_server(
+        "127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials, traps={"customs_total_mismatch": "2020-03"})
+    )
     customs = json.dumps({"conn_type": "http", "host": trapped.url, "password": sandbox_credentials["customs"]})
     try:
         result = ipkpi("run", "--from", "2020-03", "--to", "2020-03", env={"AIRFLOW_CONN_IPKPI_CUSTOMS": customs})

@@ -4,7 +4,6 @@ reads `published` and nothing else."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -41,12 +40,14 @@ def published_digest(dsn: str) -> dict[str, str]:
     """Every published table, row for row (the log view aside, which grows by design)."""
     out = {}
     with psycopg.connect(dsn) as conn:
-        tables = [t for (t,) in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'published' ORDER BY 1")]
+        tables = [
+            t for (t,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'published' ORDER BY 1")
+        ]
         for table in tables:
             out[table] = conn.execute(
                 f"SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
-                f"FROM published.{table} AS t").fetchone()[0]
+                f"FROM published.{table} AS t"
+            ).fetchone()[0]
     return out
 
 
@@ -98,8 +99,9 @@ def pub_dsn(settings, warehouse, sandbox, sandbox_credentials):
 
 
 def log_entry(dsn: str, publication_id: str) -> tuple[str, dict]:
-    (status, detail), = rows(dsn, "SELECT status, detail FROM published.publication_log WHERE publication_id = %s",
-                             (publication_id,))
+    ((status, detail),) = rows(
+        dsn, "SELECT status, detail FROM published.publication_log WHERE publication_id = %s", (publication_id,)
+    )
     return status, detail
 
 
@@ -108,21 +110,28 @@ def blocking_checks(detail: dict) -> list[dict]:
 
 
 def test_every_row_carries_its_publication(pub_dsn):
-    (current,), = rows(pub_dsn, "SELECT publication_id FROM published.publication_log WHERE status = 'published' "
-                                "ORDER BY finished_at DESC LIMIT 1")
+    ((current,),) = rows(
+        pub_dsn,
+        "SELECT publication_id FROM published.publication_log WHERE status = 'published' "
+        "ORDER BY finished_at DESC LIMIT 1",
+    )
     for table in ("kpi_values", "kpi_breakdown", "kpi_catalogue", "court_cases", "police_cases"):
         assert rows(pub_dsn, f"SELECT DISTINCT publication_id FROM published.{table}") == [(current,)]
     status, detail = log_entry(pub_dsn, current)
     assert status == "published" and "data_docs" not in detail["gate"]  # a server path: not for BI
-    (docs,), = rows(pub_dsn, "SELECT detail -> 'gate' ->> 'data_docs' FROM audit.publication_log "
-                             "WHERE publication_id = %s", (current,))
+    ((docs,),) = rows(
+        pub_dsn,
+        "SELECT detail -> 'gate' ->> 'data_docs' FROM audit.publication_log WHERE publication_id = %s",
+        (current,),
+    )
     assert docs.startswith("file://")
 
 
 def test_statistics_ytd_below_previous_month_blocks(pub_dsn, sandbox, sandbox_credentials):
     before = published_digest(pub_dsn)
-    trapped = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials,
-                                                           traps={"ytd_decrease": "2021-05"}))
+    trapped = start_server(
+        "127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials, traps={"ytd_decrease": "2021-05"})
+    )
     try:
         ingest(pub_dsn, trapped, sandbox_credentials, months=["2021-05"], sources=["amr_statistics"])
     finally:
@@ -141,8 +150,9 @@ def test_statistics_ytd_below_previous_month_blocks(pub_dsn, sandbox, sandbox_cr
 
 def test_customs_totals_mismatch_blocks(pub_dsn, sandbox, sandbox_credentials):
     before = published_digest(pub_dsn)
-    trapped = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials,
-                                                           traps={"customs_total_mismatch": "2020-03"}))
+    trapped = start_server(
+        "127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials, traps={"customs_total_mismatch": "2020-03"})
+    )
     try:
         ingest(pub_dsn, trapped, sandbox_credentials, months=["2020-03"], sources=["customs"])
     finally:
@@ -162,31 +172,50 @@ def test_a_small_month_wholly_quarantined_blocks(pub_dsn, sandbox, sandbox_crede
     as 0 and complete: the quarantine-rate rule blocks it through the real gate — the month is
     under 20 records, which the rule once skipped — and the agency's full export heals it."""
     before = published_digest(pub_dsn)
-    trapped = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials,
-                                                           traps={"police_small_bad_month": "2021-02"}))
+    trapped = start_server(
+        "127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials, traps={"police_small_bad_month": "2021-02"})
+    )
     try:
         ingest(pub_dsn, trapped, sandbox_credentials, months=["2021-02"], sources=["police"])
     finally:
         trapped.stop()
-    assert rows(pub_dsn, """SELECT l.records_received, l.rows_quarantined, l.rows_loaded FROM raw.loads l
+    assert rows(
+        pub_dsn,
+        """SELECT l.records_received, l.rows_quarantined, l.rows_loaded FROM raw.loads l
                             JOIN raw.source_months m ON m.current_load_id = l.load_id
-                            WHERE m.source = 'police' AND m.period = '2021-02'""") == [(3, 3, 0)]
+                            WHERE m.source = 'police' AND m.period = '2021-02'""",
+    ) == [(3, 3, 0)]
     publication_id, blocked = attempt()
     assert blocked is not None and "quarantined" in str(blocked) and "period=2021-02" in str(blocked)
     assert published_digest(pub_dsn) == before
     status, detail = log_entry(pub_dsn, publication_id)
     assert status == "blocked"
     rate = [c for c in blocking_checks(detail) if c["suite"] == "raw_loads"]
-    assert [(r["source"], r["period"], r["records_received"], r["rows_quarantined"])
-            for c in rate for r in c["detail"]["rows"]] == [("police", "2021-02", 3, 3)]
+    assert [
+        (r["source"], r["period"], r["records_received"], r["rows_quarantined"])
+        for c in rate
+        for r in c["detail"]["rows"]
+    ] == [("police", "2021-02", 3, 3)]
     ingest(pub_dsn, sandbox, sandbox_credentials, months=["2021-02"], sources=["police"])
     assert attempt()[1] is None
 
 
 # (records received, quarantined, what the raw_loads quarantine-rate rules say): expectations/README.md
-QUARANTINE_RATE_CASES = [(1, 1, "error"), (2, 1, "warning"), (3, 1, "warning"), (3, 2, "error"), (4, 3, "error"),
-                         (10, 3, "warning"), (10, 5, "error"), (19, 1, None), (20, 5, "error"), (40, 9, "error"),
-                         (40, 8, "warning"), (100, 5, None), (3, 0, None)]
+QUARANTINE_RATE_CASES = [
+    (1, 1, "error"),
+    (2, 1, "warning"),
+    (3, 1, "warning"),
+    (3, 2, "error"),
+    (4, 3, "error"),
+    (10, 3, "warning"),
+    (10, 5, "error"),
+    (19, 1, None),
+    (20, 5, "error"),
+    (40, 9, "error"),
+    (40, 8, "warning"),
+    (100, 5, None),
+    (3, 0, None),
+]
 
 
 def test_the_quarantine_rate_rule_holds_for_every_month_size_and_feed(pub_dsn):
@@ -196,27 +225,38 @@ def test_the_quarantine_rate_rule_holds_for_every_month_size_and_feed(pub_dsn):
     from ipkpi.gate import load_suites
 
     suite = next(s for s in load_suites() if s["name"] == "raw_loads")
-    rules = {e["severity"]: e["kwargs"]["unexpected_rows_query"].replace("{batch}", "raw.loads")
-             for e in suite["expectations"] if "quarantined" in e.get("meta", {}).get("why", "")}
+    rules = {
+        e["severity"]: e["kwargs"]["unexpected_rows_query"].replace("{batch}", "raw.loads")
+        for e in suite["expectations"]
+        if "quarantined" in e.get("meta", {}).get("why", "")
+    }
     assert set(rules) == {"error", "warning"}
     feeds = list(SOURCES)
     with psycopg.connect(pub_dsn) as conn:
         expected = {}
         for i, (received, quarantined, verdict) in enumerate(QUARANTINE_RATE_CASES):
             source, period = feeds[i % len(feeds)], f"1990-{i + 1:02d}"
-            (load_id,), = conn.execute(
+            ((load_id,),) = conn.execute(
                 """INSERT INTO raw.loads (source, period, content_sha256, payload_sha256s, rows_loaded,
                                           rows_quarantined, records_received)
                    VALUES (%s, %s, 'test', '{}', %s, %s, %s) RETURNING load_id""",
-                (source, period, received - quarantined, quarantined, received)).fetchall()
-            conn.execute("INSERT INTO raw.source_months (source, period, status, current_load_id) "
-                         "VALUES (%s, %s, 'available', %s)", (source, period, load_id))
+                (source, period, received - quarantined, quarantined, received),
+            ).fetchall()
+            conn.execute(
+                "INSERT INTO raw.source_months (source, period, status, current_load_id) "
+                "VALUES (%s, %s, 'available', %s)",
+                (source, period, load_id),
+            )
             expected[(source, period)] = verdict
-        flagged = {severity: {(r[0], r[1]) for r in conn.execute(query) if r[1].startswith("1990-")}
-                   for severity, query in rules.items()}
+        flagged = {
+            severity: {(r[0], r[1]) for r in conn.execute(query) if r[1].startswith("1990-")}
+            for severity, query in rules.items()
+        }
         conn.rollback()
-    got = {key: "error" if key in flagged["error"] else "warning" if key in flagged["warning"] else None
-           for key in expected}
+    got = {
+        key: "error" if key in flagged["error"] else "warning" if key in flagged["warning"] else None
+        for key in expected
+    }
     assert got == expected
     assert {source for source, _ in expected} == set(SOURCES)  # the statistics return included
 
@@ -243,12 +283,16 @@ def test_raw_row_rule_breach_blocks_naming_load_and_row(pub_dsn):
     """A raw row outside the contract (written behind the loader's back) is caught by the one-scan rules."""
     before = published_digest(pub_dsn)
     with psycopg.connect(pub_dsn) as conn:
-        (load_id, period), = conn.execute("SELECT current_load_id, period FROM raw.source_months "
-                                          "WHERE source = 'police' AND current_load_id IS NOT NULL LIMIT 1").fetchall()
-        conn.execute("""INSERT INTO raw.police_cases (load_id, source_page, source_row, case_id, filed_date,
+        ((load_id, period),) = conn.execute(
+            "SELECT current_load_id, period FROM raw.source_months "
+            "WHERE source = 'police' AND current_load_id IS NOT NULL LIMIT 1"
+        ).fetchall()
+        conn.execute(
+            """INSERT INTO raw.police_cases (load_id, source_page, source_row, case_id, filed_date,
                             offence, amount_yuan, suspects, lead_source, region_code)
                         VALUES (%s, 1, 9999, 'A-BAD', '2020-01-05', '假冒专利罪', 1, -3, '自行侦查', '330203')""",
-                     (load_id,))
+            (load_id,),
+        )
     try:
         publication_id, blocked = attempt()
         assert blocked is not None and "suspects out of range" in str(blocked)
@@ -289,8 +333,13 @@ def test_killed_during_the_swap_leaves_the_old_publication(pub_dsn):
     publication_id = pipeline.begin("test", force=True)
     pipeline.transform(publication_id)
     pipeline.validate(publication_id)
-    child = subprocess.Popen([sys.executable, "-c", SWAP_CHILD, pub_dsn, publication_id], cwd=ROOT,
-                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    child = subprocess.Popen(
+        [sys.executable, "-c", SWAP_CHILD, pub_dsn, publication_id],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert child.stdout.readline().strip() == "MIDSWAP"
     # meanwhile a BI query is not blocked long and sees the whole old publication
     reader = psycopg.connect(pub_dsn, autocommit=True)
@@ -314,19 +363,33 @@ def test_bi_reader_reads_published_only(pub_dsn, settings):
     assert "ipkpi_pub" in reader
     assert rows(reader, "SELECT count(*) FROM published.kpi_values")[0][0] > 0
     assert rows(reader, "SELECT count(*) FROM published.publication_log")[0][0] > 0
-    for relation in ("raw.loads", "raw.payloads", "quarantine.rows", "staging.stg_court__cases",
-                     "intermediate.int_source_coverage", "marts.kpi_values", "audit.publication_log"):
+    for relation in (
+        "raw.loads",
+        "raw.payloads",
+        "quarantine.rows",
+        "staging.stg_court__cases",
+        "intermediate.int_source_coverage",
+        "marts.kpi_values",
+        "audit.publication_log",
+    ):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             rows(reader, f"SELECT 1 FROM {relation} LIMIT 1")
-    for statement in ("CREATE TABLE published.x (i int)", "CREATE TABLE public.x (i int)",
-                      "DELETE FROM published.kpi_values", "CREATE TEMP TABLE x (i int)",
-                      "INSERT INTO published.kpi_catalogue (kpi_code) VALUES ('x')"):
+    for statement in (
+        "CREATE TABLE published.x (i int)",
+        "CREATE TABLE public.x (i int)",
+        "DELETE FROM published.kpi_values",
+        "CREATE TEMP TABLE x (i int)",
+        "INSERT INTO published.kpi_catalogue (kpi_code) VALUES ('x')",
+    ):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             rows(reader, statement)
 
 
 def test_loader_and_transformer_have_only_what_they_need(pub_dsn):
-    privileges = dict(rows(pub_dsn, """
+    privileges = dict(
+        rows(
+            pub_dsn,
+            """
         SELECT check_name, ok FROM (VALUES
           ('loader inserts raw',        has_table_privilege('ipkpi_loader', 'raw.loads', 'INSERT')),
           ('loader writes quarantine',  has_table_privilege('ipkpi_loader', 'quarantine.rows', 'INSERT')),
@@ -342,19 +405,39 @@ def test_loader_and_transformer_have_only_what_they_need(pub_dsn):
                                         OR has_table_privilege('ipkpi_transformer', 'audit.source_month_first_published',
                                                                'INSERT, UPDATE, DELETE')
                                         OR has_schema_privilege('ipkpi_transformer', 'audit', 'CREATE'))
-        ) AS t (check_name, ok)"""))
+        ) AS t (check_name, ok)""",
+        )
+    )
     assert privileges == {
-        "loader inserts raw": True, "loader writes quarantine": True, "loader reads marts": False,
-        "loader reads published": False, "loader deletes raw": False, "transformer reads raw": True,
-        "transformer writes raw": False, "transformer builds marts": True, "transformer writes audit": False}
+        "loader inserts raw": True,
+        "loader writes quarantine": True,
+        "loader reads marts": False,
+        "loader reads published": False,
+        "loader deletes raw": False,
+        "transformer reads raw": True,
+        "transformer writes raw": False,
+        "transformer builds marts": True,
+        "transformer writes audit": False,
+    }
     # and the pipeline really ran as them: dbt's relations belong to the transformer
-    owners = {o for (o,) in rows(pub_dsn, "SELECT DISTINCT tableowner FROM pg_tables "
-                                          "WHERE schemaname IN ('staging', 'intermediate', 'marts')")}
+    owners = {
+        o
+        for (o,) in rows(
+            pub_dsn,
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname IN ('staging', 'intermediate', 'marts')",
+        )
+    }
     assert owners == {"ipkpi_transformer"}
     # and `published` belongs to a role that cannot read raw: no view there can show raw data
-    owners = {o for (o,) in rows(pub_dsn, "SELECT relowner::regrole::text FROM pg_class c JOIN pg_namespace n "
-                                          "ON n.oid = c.relnamespace WHERE n.nspname = 'published' "
-                                          "UNION SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'published'")}
+    owners = {
+        o
+        for (o,) in rows(
+            pub_dsn,
+            "SELECT relowner::regrole::text FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = 'published' "
+            "UNION SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'published'",
+        )
+    }
     assert owners == {"ipkpi_publisher"}
     assert rows(pub_dsn, "SELECT has_schema_privilege('ipkpi_publisher', 'raw', 'USAGE')") == [(False,)]
 
@@ -438,14 +521,17 @@ def test_runtime_login_cannot_escalate(pub_dsn, settings):
     assert airflow_env(settings)["IPKPI_WAREHOUSE_DSN"] == runner  # what every task connects with
     owner_password = settings.secrets["pg"]["ipkpi_owner"]
     assert [k for k, v in airflow_env(settings).items() if owner_password in v] == []
-    assert rows(pub_dsn, "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
-                         "WHERE rolname = 'ipkpi_runner'") == [(False, False, False)]
-    for statement in ("GRANT pg_execute_server_program TO ipkpi_runner",
-                      "COPY (SELECT 1) TO PROGRAM 'id'",
-                      "CREATE ROLE intruder LOGIN SUPERUSER",
-                      "ALTER ROLE ipkpi_runner CREATEROLE",
-                      f"SELECT pg_read_file('{settings.secrets_file}')",
-                      f"COPY audit.publication_lock FROM '{settings.secrets_file}'"):
+    assert rows(
+        pub_dsn, "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'ipkpi_runner'"
+    ) == [(False, False, False)]
+    for statement in (
+        "GRANT pg_execute_server_program TO ipkpi_runner",
+        "COPY (SELECT 1) TO PROGRAM 'id'",
+        "CREATE ROLE intruder LOGIN SUPERUSER",
+        "ALTER ROLE ipkpi_runner CREATEROLE",
+        f"SELECT pg_read_file('{settings.secrets_file}')",
+        f"COPY audit.publication_lock FROM '{settings.secrets_file}'",
+    ):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             execute(runner, statement)
     # yet it does the pipeline's work: it read raw and wrote the audit log of the publication above

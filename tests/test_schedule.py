@@ -39,7 +39,7 @@ def rows(dsn: str, statement: str, params=()) -> list[tuple]:
 class AlertReceiver(BaseHTTPRequestHandler):
     received: list = []
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         AlertReceiver.received.append(json.loads(body))
         self.send_response(204)
@@ -79,8 +79,11 @@ def clocked(stack, sandbox_credentials):
     server = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials, as_of=START.isoformat()))
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), AlertReceiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    env = {"AIRFLOW_CONN_IPKPI_ALERTS": json.dumps({"conn_type": "http",
-                                                    "host": f"http://127.0.0.1:{receiver.server_port}/hook"})}
+    env = {
+        "AIRFLOW_CONN_IPKPI_ALERTS": json.dumps(
+            {"conn_type": "http", "host": f"http://127.0.0.1:{receiver.server_port}/hook"}
+        )
+    }
     env.update(connections_to(server, sandbox_credentials))
     yield server, env
     receiver.shutdown()
@@ -114,18 +117,28 @@ def test_the_schedule_alone_converges_to_what_a_backfill_publishes(replay, setti
     from tests.mart.harness import fresh_database
 
     dsn, server = replay["dsn"], replay["server"]
-    columns = ("kpi_code, grain, period, region_code, value, unit, is_complete, months_covered, prev_value, "
-               "yoy_growth_pct, target_value, attainment_pct, target_met")
+    columns = (
+        "kpi_code, grain, period, region_code, value, unit, is_complete, months_covered, prev_value, "
+        "yoy_growth_pct, target_value, attainment_pct, target_met"
+    )
     replayed = rows(dsn, f"SELECT {columns} FROM published.kpi_values ORDER BY 1, 2, 3, 4")
-    replayed_breakdown = rows(dsn, "SELECT kpi_code, grain, period, region_code, dimension, member, value "
-                                   "FROM published.kpi_breakdown ORDER BY 1, 2, 3, 4, 5, 6")
+    replayed_breakdown = rows(
+        dsn,
+        "SELECT kpi_code, grain, period, region_code, dimension, member, value "
+        "FROM published.kpi_breakdown ORDER BY 1, 2, 3, 4, 5, 6",
+    )
     # the same range backfilled at once, from the agencies as they end up
     backfill = fresh_database(settings, "ipkpi_replay_backfill")
-    result = ipkpi("run", "--from", FIRST_MONTH, "--to", "2025-12", env={**replay["env"], "IPKPI_WAREHOUSE_DSN": backfill})
+    result = ipkpi(
+        "run", "--from", FIRST_MONTH, "--to", "2025-12", env={**replay["env"], "IPKPI_WAREHOUSE_DSN": backfill}
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert replayed == rows(backfill, f"SELECT {columns} FROM published.kpi_values ORDER BY 1, 2, 3, 4")
-    assert replayed_breakdown == rows(backfill, "SELECT kpi_code, grain, period, region_code, dimension, member, "
-                                                "value FROM published.kpi_breakdown ORDER BY 1, 2, 3, 4, 5, 6")
+    assert replayed_breakdown == rows(
+        backfill,
+        "SELECT kpi_code, grain, period, region_code, dimension, member, "
+        "value FROM published.kpi_breakdown ORDER BY 1, 2, 3, 4, 5, 6",
+    )
     # and the oracle's final state (computed from the sandbox's truth, not from the warehouse)
     oracle = compute(server.dataset)
     published = harness.kpi_values(dsn, schema="published")
@@ -148,9 +161,14 @@ def test_late_months_reissues_and_revisions_arrive_without_a_backfill(replay):
     first = [e for e in in_year if e["kind"] == "first"]
     later = [e for e in in_year if e["kind"] != "first"]
     assert first and later
-    published = {(s, p): (a, f) for s, p, a, f in rows(
-        dsn, "SELECT source, period, agency_published_at, first_published_at FROM published.source_months "
-             "WHERE is_available")}
+    published = {
+        (s, p): (a, f)
+        for s, p, a, f in rows(
+            dsn,
+            "SELECT source, period, agency_published_at, first_published_at FROM published.source_months "
+            "WHERE is_available",
+        )
+    }
     run_instants = [instant for instant, _, _ in runs]
     delays, late = [], []
     for event in first:
@@ -165,17 +183,25 @@ def test_late_months_reissues_and_revisions_arrive_without_a_backfill(replay):
             late.append(key)
     for event in later:  # the re-issued content is what was loaded after it, never the old one
         next_run = min(i for i in run_instants if i >= event["at"])
-        loads = rows(dsn, "SELECT count(*), max(loaded_at) FROM raw.loads WHERE source = %s AND period = %s",
-                     (event["source"], event["period"]))
+        loads = rows(
+            dsn,
+            "SELECT count(*), max(loaded_at) FROM raw.loads WHERE source = %s AND period = %s",
+            (event["source"], event["period"]),
+        )
         assert loads[0][0] >= 2, event
-        checked = rows(dsn, "SELECT last_checked_at FROM raw.source_months WHERE source = %s AND period = %s",
-                       (event["source"], event["period"]))[0][0]
+        checked = rows(
+            dsn,
+            "SELECT last_checked_at FROM raw.source_months WHERE source = %s AND period = %s",
+            (event["source"], event["period"]),
+        )[0][0]
         assert checked >= next_run
-    print(f"\nreplay: {len(runs)} tick runs from {START} to {END} in {replay['elapsed']:.0f} s "
-          f"({sum(1 for _, no_change, _ in runs if no_change)} said no change); "
-          f"{len(first)} months first published in the year, {len(late)} of them late ({sorted(late)}); "
-          f"{len(later)} re-issues/revisions ({sorted((e['source'], e['period'], e['kind']) for e in later)}); "
-          f"delay agency → published: median {statistics.median(delays):.1f} h, max {max(delays):.1f} h")
+    print(
+        f"\nreplay: {len(runs)} tick runs from {START} to {END} in {replay['elapsed']:.0f} s "
+        f"({sum(1 for _, no_change, _ in runs if no_change)} said no change); "
+        f"{len(first)} months first published in the year, {len(late)} of them late ({sorted(late)}); "
+        f"{len(later)} re-issues/revisions ({sorted((e['source'], e['period'], e['kind']) for e in later)}); "
+        f"delay agency → published: median {statistics.median(delays):.1f} h, max {max(delays):.1f} h"
+    )
 
 
 def test_a_run_with_nothing_new_publishes_nothing(replay):
@@ -280,14 +306,21 @@ def test_a_revision_published_eleven_months_late_reaches_published(clocked, sett
     server, base_env = clocked
     events = server.dataset.publication_events()
     firsts = {e["period"]: e["at"] for e in events if e["source"] == "amr_statistics" and e["kind"] == "first"}
-    late = [(e["period"], e["at"]) for e in events if e["source"] == "amr_statistics" and e["kind"] == "revision"
-            and e["at"] >= pendulum.instance(firsts[e["period"]]).add(months=11)]
+    late = [
+        (e["period"], e["at"])
+        for e in events
+        if e["source"] == "amr_statistics"
+        and e["kind"] == "revision"
+        and e["at"] >= pendulum.instance(firsts[e["period"]]).add(months=11)
+    ]
     assert late, "the sandbox revises a period 11 months after its first publication"
     period, revised_at = late[0]
     dsn = fresh_database(settings, "ipkpi_revision")
     env = {**base_env, "IPKPI_WAREHOUSE_DSN": dsn, "IPKPI_FIRST_MONTH": period}
-    revision = ("SELECT DISTINCT s.revision FROM raw.amr_statistics s JOIN published.source_months m "
-                "ON m.load_id = s.load_id WHERE m.source = 'amr_statistics' AND m.period = %s")
+    revision = (
+        "SELECT DISTINCT s.revision FROM raw.amr_statistics s JOIN published.source_months m "
+        "ON m.load_id = s.load_id WHERE m.source = 'amr_statistics' AND m.period = %s"
+    )
     first_evening = pendulum.instance(firsts[period]).in_timezone(TZ).set(hour=20, minute=0, second=0)
     revision_evening = pendulum.instance(revised_at).in_timezone(TZ).set(hour=20, minute=0, second=0)
     for evening, expected in ((first_evening, 1), (revision_evening, 2)):

@@ -97,37 +97,62 @@ class AmrCases:
             params = {"month": period, **({"cursor": cursor} if cursor else {})}
 
             def get_page():
-                response = client.get("/api/v2/enforcement/cases", params=params, headers=headers,
-                                      source=self.name, period=period)
+                response = client.get(
+                    "/api/v2/enforcement/cases", params=params, headers=headers, source=self.name, period=period
+                )
                 body = json_body(response, self.name, period)
                 expect_keys(body, ("items", "next_cursor"), self.name, period, public_url(response.url))
                 if not isinstance(body["items"], list):
                     raise FeedError(self.name, period, public_url(response.url), "items is not a list")
-                if body["next_cursor"] is not None and not (isinstance(body["next_cursor"], str)
-                                                            and body["next_cursor"]):
-                    raise FeedError(self.name, period, public_url(response.url),
-                                    "next_cursor is neither a non-empty string nor null")
+                if body["next_cursor"] is not None and not (
+                    isinstance(body["next_cursor"], str) and body["next_cursor"]
+                ):
+                    raise FeedError(
+                        self.name,
+                        period,
+                        public_url(response.url),
+                        "next_cursor is neither a non-empty string nor null",
+                    )
                 return response, body
 
             response, body = retry_short(
-                get_page, lambda r: r[1]["next_cursor"] is not None and len(r[1]["items"]) < typical,
-                self.name, period, f"/api/v2/enforcement/cases page {page}")
+                get_page,
+                lambda r: r[1]["next_cursor"] is not None and len(r[1]["items"]) < typical,
+                self.name,
+                period,
+                f"/api/v2/enforcement/cases page {page}",
+            )
             if page == 1 and not body["items"] and body["next_cursor"] is None:
                 return Fetched(not_published=True)  # an API month with no records: not yet available
-            payloads.append(Payload(public_url(response.url), response.content, 200, page=page, document=body,
-                                    content_type=response.headers.get("Content-Type")))
+            payloads.append(
+                Payload(
+                    public_url(response.url),
+                    response.content,
+                    200,
+                    page=page,
+                    document=body,
+                    content_type=response.headers.get("Content-Type"),
+                )
+            )
             if page == 1:
                 typical = len(body["items"])
             cursor = body["next_cursor"]
             if cursor is None:
                 return Fetched(payloads)
             if cursor in seen:
-                raise FeedError(self.name, period, payloads[-1].url,
-                                f"next_cursor of page {page} repeats the one page {seen[cursor]} gave: the "
-                                f"cursors loop")
+                raise FeedError(
+                    self.name,
+                    period,
+                    payloads[-1].url,
+                    f"next_cursor of page {page} repeats the one page {seen[cursor]} gave: the cursors loop",
+                )
             seen[cursor] = page
-        raise FeedError(self.name, period, payloads[-1].url,
-                        f"still paging after {max_pages:,} pages: over the page cap (IPKPI_MAX_PAGES)")
+        raise FeedError(
+            self.name,
+            period,
+            payloads[-1].url,
+            f"still paging after {max_pages:,} pages: over the page cap (IPKPI_MAX_PAGES)",
+        )
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
         return read_records([(p.page, page_document(p, self.name, period)["items"]) for p in payloads], CASE_FIELDS)
@@ -145,8 +170,15 @@ class AmrStatistics:
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
         # no ETag promised by this endpoint: the revision number inside is the change marker
-        return fetch_file(client, self.name, period, "/api/v2/statistics", params={"period": period},
-                          headers={"X-Api-Key": client.endpoint.password or ""}, etag=None)
+        return fetch_file(
+            client,
+            self.name,
+            period,
+            "/api/v2/statistics",
+            params={"period": period},
+            headers={"X-Api-Key": client.endpoint.password or ""},
+            etag=None,
+        )
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
         payload = payloads[0]
@@ -171,8 +203,12 @@ class AmrStatistics:
         city = {row["indicator"]: row["value"] for _, _, row in good if row["region_code"] == "330200"}
         for i, record, row in good:
             indicator, region_code, value = row["indicator"], row["region_code"], row["value"]
-            if (region_code != "330200" and indicator not in NOT_ADDITIVE
-                    and indicator in city and value > city[indicator]):
+            if (
+                region_code != "330200"
+                and indicator not in NOT_ADDITIVE
+                and indicator in city
+                and value > city[indicator]
+            ):
                 parsed.rejected.append(Rejected(1, i, "district_exceeds_city", record))
                 continue
             row.update(period=doc["period"], revision=doc["revision"], published_at=published_at)
@@ -185,23 +221,36 @@ class AmrStatistics:
         if period.endswith("-01"):
             return parsed
         year, month = period.split("-")
-        previous = dict(((i, r), v) for i, r, v in conn.execute(
-            """SELECT s.indicator, s.region_code, s.value FROM raw.amr_statistics s
+        previous = dict(
+            ((i, r), v)
+            for i, r, v in conn.execute(
+                """SELECT s.indicator, s.region_code, s.value FROM raw.amr_statistics s
                JOIN raw.source_months m ON m.current_load_id = s.load_id
                WHERE m.source = %s AND m.period = %s AND s.basis = 'ytd'""",
-            (self.name, f"{year}-{int(month) - 1:02d}")))
+                (self.name, f"{year}-{int(month) - 1:02d}"),
+            )
+        )
         indicator, region_code, value, basis = AT["indicator"], AT["region_code"], AT["value"], AT["basis"]
-        offending = {(row[indicator], row[region_code]) for row in parsed.rows
-                     if row[basis] == "ytd" and (row[indicator], row[region_code]) in previous
-                     and row[value] < previous[row[indicator], row[region_code]]}
+        offending = {
+            (row[indicator], row[region_code])
+            for row in parsed.rows
+            if row[basis] == "ytd"
+            and (row[indicator], row[region_code]) in previous
+            and row[value] < previous[row[indicator], row[region_code]]
+        }
         if not offending:
             return parsed
         doc = Parsed(rejected=list(parsed.rejected), published_at=parsed.published_at)
         for row in parsed.rows:
             where = (row[indicator], row[region_code])
-            reason = (f"ytd_below_previous_month:{where[0]}@{where[1]}" if where in offending
-                      else "document_rejected:ytd_below_previous_month")
-            doc.rejected.append(Rejected(row[0], row[1], reason, {f.source: row[AT[f.column]] for f in STATISTICS_FIELDS}))
+            reason = (
+                f"ytd_below_previous_month:{where[0]}@{where[1]}"
+                if where in offending
+                else "document_rejected:ytd_below_previous_month"
+            )
+            doc.rejected.append(
+                Rejected(row[0], row[1], reason, {f.source: row[AT[f.column]] for f in STATISTICS_FIELDS})
+            )
         return doc
 
     @staticmethod
@@ -217,8 +266,13 @@ class AmrStatistics:
             raise RowError("invalid_enum:basis")
         if basis == "annual" and not period.endswith("-12"):
             raise RowError("annual_outside_december")
-        return {"indicator": indicator, "region_code": STATISTIC["region"].reader(r.get("region")),
-                "value": STATISTIC["value"].reader(r.get("value")), "unit": unit, "basis": basis}
+        return {
+            "indicator": indicator,
+            "region_code": STATISTIC["region"].reader(r.get("region")),
+            "value": STATISTIC["value"].reader(r.get("value")),
+            "unit": unit,
+            "basis": basis,
+        }
 
 
 CASES = AmrCases()

@@ -60,8 +60,13 @@ def check_total(total, page_size: int, max_pages: int, source: str, period: str,
         raise FeedError(source, period, url, f"total {total!r} is not a non-negative integer")
     pages = math.ceil(total / page_size)
     if pages > max_pages:
-        raise FeedError(source, period, url, f"total {total:,} takes {pages:,} pages of {page_size}, over the "
-                                             f"page cap of {max_pages:,} (IPKPI_MAX_PAGES)")
+        raise FeedError(
+            source,
+            period,
+            url,
+            f"total {total:,} takes {pages:,} pages of {page_size}, over the "
+            f"page cap of {max_pages:,} (IPKPI_MAX_PAGES)",
+        )
 
 
 class Court:
@@ -85,8 +90,7 @@ class Court:
             params = {"updated_since": since, "updated_before": before, "page": page, "page_size": self.page_size}
 
             def get_page():
-                response = client.get("/v1/ip-cases", params=params, headers=headers, source=self.name,
-                                      period=period)
+                response = client.get("/v1/ip-cases", params=params, headers=headers, source=self.name, period=period)
                 body = json_body(response, self.name, period)
                 expect_keys(body, ("total", "data"), self.name, period, public_url(response.url))
                 return response, body
@@ -109,8 +113,16 @@ class Court:
                 raise FeedError(self.name, period, url, "data is not a list of at most page_size records")
             if total == 0:
                 return Fetched(not_published=True)  # an API month with no records: not yet available
-            payloads.append(Payload(url, response.content, 200, page=page, document=body,
-                                    content_type=response.headers.get("Content-Type")))
+            payloads.append(
+                Payload(
+                    url,
+                    response.content,
+                    200,
+                    page=page,
+                    document=body,
+                    content_type=response.headers.get("Content-Type"),
+                )
+            )
             received += len(body["data"])
             if not body["data"] and received < total:
                 raise FeedError(self.name, period, url, f"received {received} of total {total}, then an empty page")

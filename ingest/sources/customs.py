@@ -29,8 +29,19 @@ from ingest.limits import Limits
 
 SHEET = "查获明细"
 UNIT_LINE = "填报单位：宁波海关　　计量单位：件、万元"
-HEADER = ("序号", "查扣编号", "查获日期", "进出境", "渠道", "权利类型", "商品类别", "数量（件）", "案值（万元）",
-          "专项行动", "处置状态")
+HEADER = (
+    "序号",
+    "查扣编号",
+    "查获日期",
+    "进出境",
+    "渠道",
+    "权利类型",
+    "商品类别",
+    "数量（件）",
+    "案值（万元）",
+    "专项行动",
+    "处置状态",
+)
 TOTAL_MARK = "合计"
 DIRECTIONS = {"进口", "出口"}
 CHANNELS = {"货运", "邮递", "快件", "旅检"}
@@ -102,8 +113,14 @@ class Customs:
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
         year, month = period.split("-")
-        fetched = fetch_file(client, self.name, period, f"/reports/ipr-seizures/{year}/{month}.xlsx", etag=etag,
-                             headers={"X-Access-Key": client.endpoint.password or ""})
+        fetched = fetch_file(
+            client,
+            self.name,
+            period,
+            f"/reports/ipr-seizures/{year}/{month}.xlsx",
+            etag=etag,
+            headers={"X-Access-Key": client.endpoint.password or ""},
+        )
         for payload in fetched.payloads:  # a zip bomb is refused here: before it is archived or opened
             check_zip(payload, self.name, period, client.limits)
         return fetched
@@ -128,7 +145,9 @@ class Customs:
         except Exception as exc:
             raise fail(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
         title = _first(rows[0] if rows else ())
-        header = tuple(c.strip() or None if isinstance(c, str) else c for c in (rows[2] if len(rows) > 2 else ())[:len(HEADER)])
+        header = tuple(
+            c.strip() or None if isinstance(c, str) else c for c in (rows[2] if len(rows) > 2 else ())[: len(HEADER)]
+        )
         if header != HEADER:
             missing = [h for h in HEADER if h not in header]
             raise fail(f"header row differs from the contract (missing {missing or 'none'}, got {list(header)})")
@@ -156,8 +175,14 @@ class Customs:
 
         by_header = list(zip(*data)) if data else [()] * width
         columns = [column_typed(by_header[HEADER.index(f.source)], f.kind) for f in FIELDS]
-        parsed = read_table(columns, FIELDS, np.ones(len(data), np.int32), np.array(numbers, np.int32),
-                            lambda i: dict(zip(HEADER, map(typed, data[i]))), period)
+        parsed = read_table(
+            columns,
+            FIELDS,
+            np.ones(len(data), np.int32),
+            np.array(numbers, np.int32),
+            lambda i: dict(zip(HEADER, map(typed, data[i]))),
+            period,
+        )
         parsed.extras["raw.customs_workbook_totals"] = [(1, number, title, total_qty, total_value, len(data))]
         parsed.promised = len(data)
         return parsed

@@ -45,8 +45,14 @@ class Finance:
     encoding = "utf-8-sig"
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
-        return fetch_file(client, self.name, period, f"/open/ip-pledge/{period}.csv",
-                          params={"access_token": client.endpoint.password or ""}, etag=etag)
+        return fetch_file(
+            client,
+            self.name,
+            period,
+            f"/open/ip-pledge/{period}.csv",
+            params={"access_token": client.endpoint.password or ""},
+            etag=etag,
+        )
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
         return parse_csv(payloads[0], self.name, period, encoding=self.encoding, fields=FIELDS)

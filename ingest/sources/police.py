@@ -14,8 +14,16 @@ from ingest.fields import Field
 from ingest.files import fetch_file, parse_csv
 from ingest.http import FeedClient
 
-OFFENCES = {"假冒注册商标罪", "销售假冒注册商标的商品罪", "非法制造、销售非法制造的注册商标标识罪", "假冒专利罪",
-            "侵犯著作权罪", "销售侵权复制品罪", "侵犯商业秘密罪", "为境外窃取、刺探、收买、非法提供商业秘密罪"}
+OFFENCES = {
+    "假冒注册商标罪",
+    "销售假冒注册商标的商品罪",
+    "非法制造、销售非法制造的注册商标标识罪",
+    "假冒专利罪",
+    "侵犯著作权罪",
+    "销售侵权复制品罪",
+    "侵犯商业秘密罪",
+    "为境外窃取、刺探、收买、非法提供商业秘密罪",
+}
 CAMPAIGNS = {"蓝剑", "昆仑"}
 LEAD_SOURCES = {"自行侦查", "群众举报", "行政移送-市场监管", "行政移送-海关", "上级交办"}
 
@@ -46,8 +54,9 @@ class Police:
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
         auth = (client.endpoint.login or "ipkpi", client.endpoint.password or "")
-        return fetch_file(client, self.name, period, f"/exports/ipr_crime_{period.replace('-', '')}.csv",
-                          etag=etag, auth=auth)
+        return fetch_file(
+            client, self.name, period, f"/exports/ipr_crime_{period.replace('-', '')}.csv", etag=etag, auth=auth
+        )
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
         return parse_csv(payloads[0], self.name, period, encoding=self.encoding, fields=FIELDS)

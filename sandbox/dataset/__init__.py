@@ -1,4 +1,5 @@
 """The deterministic dataset behind the sandbox, and its truth API (independent of HTTP)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,7 +14,6 @@ from .court import CourtData
 from .customs import CustomsData
 from .finance import FinanceData
 from .police import PoliceData
-
 
 OPT_IN_TRAPS = ("ytd_decrease", "customs_total_mismatch", "district_exceeds_city", "police_small_bad_month")
 
@@ -105,6 +105,7 @@ class Dataset:
     def police_rows(self, period, as_of=None):
         """Rows of the police export as written (dicts of text fields), or None if 404."""
         from .police import HEADERS
+
         i = _period(period)
         pub = self.police.published_at(i)
         if pub is None or pub > _as_of(as_of):
@@ -133,6 +134,7 @@ class Dataset:
         """Every case version known at as_of (all windows), ordered by (updated_at, case_no)."""
         from ..timeutil import month_start_dt
         from .court import FIRST_GEN_YM, LAST_GEN_YM, MAX_LAG
+
         out = []
         for m in range(FIRST_GEN_YM, LAST_GEN_YM + MAX_LAG + 1):  # window by window: the cache stays warm
             out.extend(self.court_versions(month_start_dt(m), month_start_dt(m + 1), as_of))
@@ -142,6 +144,7 @@ class Dataset:
     def amr_cases(self, month, as_of=None):
         """The enforcement-case feed of a month at as_of (all pages), fine_yuan as Decimal 元."""
         from ..timeutil import FIRST_YM, LAST_YM
+
         i = _period(month)
         if not FIRST_YM <= i <= LAST_YM:
             return []
@@ -176,6 +179,7 @@ class Dataset:
         A server whose as_of is an event's instant serves what the event published; one second
         earlier it does not."""
         from ..timeutil import FIRST_YM, LAST_YM, month_start_dt, ym_str
+
         limit = None if until is None else _as_of(until)
         events = []
 

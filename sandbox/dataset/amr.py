@@ -7,35 +7,58 @@ and not closed by the end of the range are generated as pending. Traps: ~1 % rev
 (已撤销, some of them closed before being revoked: they leave every period), ~0.7 % unknown
 region codes.
 """
+
 from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 from ..regions import CITY, DISTRICT_WEIGHTS, UNKNOWN_CODES
 from ..rng import allocate, amounts_in_cents, cum, rng_for, unit
-from ..timeutil import (HORIZON_LAST_DAY, TZ, month_end, month_start, month_weights, pick_day,
-                        pick_day_between, ym, ym_month, ym_of, ym_year)
+from ..timeutil import (
+    TZ,
+    month_start,
+    month_weights,
+    pick_day,
+    ym,
+    ym_of,
+    ym_year,
+)
 from .changefeed import money, recorded_at, ts_iso
 from .common import LRU
-from .plan import (AMR_CARRY_2017, AMR_CATEGORIES, AMR_CLOSED, AMR_CLOSURE_RATE, AMR_FINES,
-                   AMR_MEAN_DAYS)
+from .plan import AMR_CARRY_2017, AMR_CATEGORIES, AMR_CLOSED, AMR_CLOSURE_RATE, AMR_FINES, AMR_MEAN_DAYS
 
 FIRST_ANCHOR = ym(2018, 1)
 LAST_ANCHOR = ym(2025, 12)
-LOOKAHEAD = 9          # a case opened in month M is closed at most this many months later
+LOOKAHEAD = 9  # a case opened in month M is closed at most this many months later
 REVOKE_RATE = 0.010
 UNKNOWN_RATE = 0.007
-CARRY_SPLIT = (0.55, 0.25, 0.12, 0.08)      # Jan..Apr share of last year's carry-over
-PENDING_SPLIT = (0.07, 0.13, 0.25, 0.55)    # Sep..Dec 2025 share of cases still open at the end
-FINE_SHARE = {"专利侵权纠纷行政裁决": 0.0, "假冒专利": 0.7, "商标侵权": 0.9, "商标假冒": 0.95,
-              "地理标志侵权": 0.8, "其他": 0.5}
+CARRY_SPLIT = (0.55, 0.25, 0.12, 0.08)  # Jan..Apr share of last year's carry-over
+PENDING_SPLIT = (0.07, 0.13, 0.25, 0.55)  # Sep..Dec 2025 share of cases still open at the end
+FINE_SHARE = {
+    "专利侵权纠纷行政裁决": 0.0,
+    "假冒专利": 0.7,
+    "商标侵权": 0.9,
+    "商标假冒": 0.95,
+    "地理标志侵权": 0.8,
+    "其他": 0.5,
+}
 FINE_SCALE = {"假冒专利": 0.6, "商标侵权": 1.0, "商标假冒": 1.8, "地理标志侵权": 0.7, "其他": 0.5}
 _DIST = list(DISTRICT_WEIGHTS)
 _DIST_W = cum(DISTRICT_WEIGHTS.values())
-FIELDS = ("case_id", "category", "opened_on", "closed_on", "status", "fine_yuan", "transferred_to_police",
-          "online", "region_code", "updated_at")
+FIELDS = (
+    "case_id",
+    "category",
+    "opened_on",
+    "closed_on",
+    "status",
+    "fine_yuan",
+    "transferred_to_police",
+    "online",
+    "region_code",
+    "updated_at",
+)
 
 # case tuple layout
 (A_ID, A_CAT, A_OPENED, A_CLOSED, A_REVOKED, A_FINE, A_TRANSFER, A_ONLINE, A_REGION, A_TS) = range(10)
@@ -60,6 +83,7 @@ class AmrData:
         self._served = LRU(16)
         self._plan = None
         import threading
+
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ plan
@@ -72,10 +96,10 @@ class AmrData:
 
     def _build_plan(self):
         s = self.ds.scale
-        closed = {}   # ym -> [count per category]
-        fines = {}    # ym -> 分
+        closed = {}  # ym -> [count per category]
+        fines = {}  # ym -> 分
         carry_in = {}  # ym -> number of its cases opened in the previous year
-        pending = {}   # ym (Sep-Dec 2025) -> number of cases opened then and never closed
+        pending = {}  # ym (Sep-Dec 2025) -> number of cases opened then and never closed
         carry = {2017: AMR_CARRY_2017 * s}
         for year in range(2018, 2026):
             w = month_weights(year, "closing")
@@ -84,8 +108,10 @@ class AmrData:
             fine_w = []
             for m in range(12):
                 closed[ym(year, m + 1)] = [per_cat[c][m] for c in range(len(AMR_CATEGORIES))]
-                fw = sum(per_cat[c][m] * FINE_SHARE[AMR_CATEGORIES[c]] * FINE_SCALE.get(AMR_CATEGORIES[c], 0)
-                         for c in range(len(AMR_CATEGORIES)))
+                fw = sum(
+                    per_cat[c][m] * FINE_SHARE[AMR_CATEGORIES[c]] * FINE_SCALE.get(AMR_CATEGORIES[c], 0)
+                    for c in range(len(AMR_CATEGORIES))
+                )
                 fine_w.append(fw * (0.85 + 0.3 * r.random()))
             for m, f in enumerate(allocate(AMR_FINES[year] * s, fine_w)):
                 fines[ym(year, m + 1)] = f
@@ -110,23 +136,30 @@ class AmrData:
     def anchor(self, a: int) -> List[tuple]:
         """Cases anchored at month a: closed in a (valid, unknown-region), revoked in a, or
         (Sep-Dec 2025) opened in a and still pending at the end of the range."""
+
         def build():
             if not FIRST_ANCHOR <= a <= LAST_ANCHOR:
                 return []
             p = self.plan()
-            year, mon = ym_year(a), ym_month(a)
+            year = ym_year(a)
             r = rng_for(self.ds.seed, "amr", self.ds.scale, a)
             counts = p["closed"][a]
             specs = []
             for c, n in enumerate(counts):
                 specs += [("valid", AMR_CATEGORIES[c])] * n
             n_valid = len(specs)
-            specs += [("unknown", AMR_CATEGORIES[r.choices(range(6), cum_weights=(35, 55, 80, 92, 93, 100))[0]])
-                      for _ in range(self._n_trap(a, n_valid, "unknown", UNKNOWN_RATE))]
-            specs += [("revoked", AMR_CATEGORIES[r.choices(range(6), cum_weights=(30, 50, 78, 90, 91, 100))[0]])
-                      for _ in range(self._n_trap(a, n_valid, "revoked", REVOKE_RATE))]
-            specs += [("pending", AMR_CATEGORIES[r.choices(range(6), cum_weights=(50, 70, 85, 92, 93, 100))[0]])
-                      for _ in range(p["pending"].get(a, 0))]
+            specs += [
+                ("unknown", AMR_CATEGORIES[r.choices(range(6), cum_weights=(35, 55, 80, 92, 93, 100))[0]])
+                for _ in range(self._n_trap(a, n_valid, "unknown", UNKNOWN_RATE))
+            ]
+            specs += [
+                ("revoked", AMR_CATEGORIES[r.choices(range(6), cum_weights=(30, 50, 78, 90, 91, 100))[0]])
+                for _ in range(self._n_trap(a, n_valid, "revoked", REVOKE_RATE))
+            ]
+            specs += [
+                ("pending", AMR_CATEGORIES[r.choices(range(6), cum_weights=(50, 70, 85, 92, 93, 100))[0]])
+                for _ in range(p["pending"].get(a, 0))
+            ]
             r.shuffle(specs)
             valid_pos = [k for k, sp in enumerate(specs) if sp[0] == "valid"]
             carry_pos = set(r.sample(valid_pos, p["carry_in"].get(a, 0)))
@@ -190,6 +223,7 @@ class AmrData:
             for n, k in enumerate(order, start=1):
                 cases[k][A_ID] = f"NBSJ-{cases[k][A_OPENED].year}-{base + n:06d}"
             return [tuple(c) for c in cases]
+
         return self._anchors.get(a, build)
 
     def _id_offset(self, a: int) -> int:
@@ -205,6 +239,7 @@ class AmrData:
     # ------------------------------------------------------------------ month feed
     def anchor_index(self, a: int) -> Dict[int, List[tuple]]:
         """Month -> cases of anchor a that may belong to it (any event or change in that month)."""
+
         def build():
             idx: Dict[int, List[tuple]] = {}
             for c in self.anchor(a):
@@ -218,16 +253,19 @@ class AmrData:
                 for m in months:
                     idx.setdefault(m, []).append(c)
             return idx
+
         return self._index.get(a, build)
 
     def month_cases(self, m: int) -> List[tuple]:
         """Cases that may belong to month m (at some as_of), ordered by case_id."""
+
         def build():
             out = []
             for a in range(max(FIRST_ANCHOR, m - 1), min(LAST_ANCHOR, m + LOOKAHEAD) + 1):
                 out.extend(self.anchor_index(a).get(m, ()))
             out.sort(key=lambda c: c[A_ID])
             return out
+
         return self._months.get(m, build)
 
     @staticmethod
@@ -251,11 +289,16 @@ class AmrData:
         else:
             status = "办理中"
         rec = {
-            "case_id": c[A_ID], "category": c[A_CAT], "opened_on": c[A_OPENED].isoformat(),
-            "closed_on": closed.isoformat() if closed else None, "status": status,
+            "case_id": c[A_ID],
+            "category": c[A_CAT],
+            "opened_on": c[A_OPENED].isoformat(),
+            "closed_on": closed.isoformat() if closed else None,
+            "status": status,
             "fine_yuan": c[A_FINE] if closed is not None else 0,
             "transferred_to_police": c[A_TRANSFER] if closed is not None else False,
-            "online": c[A_ONLINE], "region_code": c[A_REGION], "updated_at": ts_iso(visible[-1][0]),
+            "online": c[A_ONLINE],
+            "region_code": c[A_REGION],
+            "updated_at": ts_iso(visible[-1][0]),
         }
         return rec, months
 
@@ -280,6 +323,7 @@ def served_json(amr: "AmrData", m: int, as_of: datetime) -> List[bytes]:
 
 def record_json(rec: dict) -> str:
     import json
+
     parts = []
     for k in FIELDS:
         val = rec[k]

@@ -9,6 +9,7 @@ district row missing from revision 1). Revision 1 is already a good document: ev
 every revision. ~3 % of documents carry one row with an unknown region code (330204).
 Opt-in traps (Dataset(traps=...)): "ytd_decrease", "district_exceeds_city".
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,9 +18,19 @@ from decimal import Decimal
 from typing import Dict, List, Optional
 
 from ..regions import CITY, DISTRICT_WEIGHTS, DISTRICTS
-from ..rng import allocate, rng_for, unit
-from ..timeutil import (FIRST_YM, LAST_YM, REISSUE_DEADLINE, TZ, add_months, month_weights, parse_iso, ym,
-                        ym_month, ym_parse, ym_str, ym_year)
+from ..rng import allocate, rng_for
+from ..timeutil import (
+    FIRST_YM,
+    LAST_YM,
+    REISSUE_DEADLINE,
+    add_months,
+    month_weights,
+    parse_iso,
+    ym,
+    ym_month,
+    ym_parse,
+    ym_str,
+)
 from .common import publication_time, reissue_time
 from .plan import STATS_ANNUAL, STATS_FLOW, STATS_STOCK
 
@@ -48,18 +59,25 @@ UNIT = {c: u for c, u, _ in INDICATORS}
 BASIS = {c: b for c, _, b in INDICATORS}
 ALL = DISTRICTS
 REPORTING = {
-    "patent_grants_invention": ALL, "patent_grants_utility": ALL, "patent_grants_design": ALL,
+    "patent_grants_invention": ALL,
+    "patent_grants_utility": ALL,
+    "patent_grants_design": ALL,
     "pct_applications": ("330203", "330206", "330211", "330212", "330213", "330281", "330282"),
-    "invention_patents_in_force": ALL, "high_value_invention_patents_in_force": ALL, "trademarks_in_force": ALL,
+    "invention_patents_in_force": ALL,
+    "high_value_invention_patents_in_force": ALL,
+    "trademarks_in_force": ALL,
     "madrid_registrations_in_force": ("330203", "330206", "330212", "330281", "330282"),
     "geographical_indications": ("330213", "330225", "330226", "330281", "330282"),
     "well_known_trademarks": ("330203", "330205", "330206", "330212", "330281", "330282"),
-    "copyright_registrations": (), "standard_compliant_entities": ALL,
+    "copyright_registrations": (),
+    "standard_compliant_entities": ALL,
     "advantage_enterprises_national": ("330203", "330205", "330206", "330211", "330212", "330281", "330282"),
-    "rights_assistance_cases": (), "patent_pre_examinations": (),
+    "rights_assistance_cases": (),
+    "patent_pre_examinations": (),
     "mediation_cases_closed": ("330203", "330206", "330212"),
     "mediation_cases_succeeded": ("330203", "330206", "330212"),
-    "patent_intensive_industry_va_share": ("330206", "330212", "330282"), "resident_population": ALL,
+    "patent_intensive_industry_va_share": ("330206", "330212", "330282"),
+    "resident_population": ALL,
 }
 # (indicator, district) -> first period the district reports it
 LATE_START = {
@@ -68,8 +86,18 @@ LATE_START = {
     ("mediation_cases_closed", "330206"): ym(2022, 1),
     ("mediation_cases_succeeded", "330206"): ym(2022, 1),
 }
-POP_SHARE = {"330203": 0.112, "330205": 0.052, "330206": 0.088, "330211": 0.053, "330212": 0.173,
-             "330213": 0.062, "330225": 0.060, "330226": 0.074, "330281": 0.134, "330282": 0.192}
+POP_SHARE = {
+    "330203": 0.112,
+    "330205": 0.052,
+    "330206": 0.088,
+    "330211": 0.053,
+    "330212": 0.173,
+    "330213": 0.062,
+    "330225": 0.060,
+    "330226": 0.074,
+    "330281": 0.134,
+    "330282": 0.192,
+}
 VA_OFFSET = {"330206": Decimal("3.4"), "330212": Decimal("1.1"), "330282": Decimal("2.2")}
 GI_WEIGHT = {"330213": 1.0, "330225": 1.6, "330226": 1.3, "330281": 1.1, "330282": 1.0}
 REVISION_RATE = 0.10
@@ -84,9 +112,12 @@ class Document:
         self.period, self.revision, self.published_at, self.rows = period, revision, published_at, rows
 
     def to_json(self) -> dict:
-        return {"period": ym_str(self.period), "revision": self.revision,
-                "published_at": self.published_at.isoformat(timespec="seconds"),
-                "rows": [dict(r) for r in self.rows]}
+        return {
+            "period": ym_str(self.period),
+            "revision": self.revision,
+            "published_at": self.published_at.isoformat(timespec="seconds"),
+            "rows": [dict(r) for r in self.rows],
+        }
 
 
 def _num(v):
@@ -101,6 +132,7 @@ class StatsData:
         self.ds = ds
         self._docs = None
         import threading
+
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ final values
@@ -109,8 +141,11 @@ class StatsData:
         if not reps:
             return {}
         r = rng_for(self.ds.seed, "stats-share", code)
-        base = {d: (GI_WEIGHT.get(d, 1.0) if code == "geographical_indications" else DISTRICT_WEIGHTS[d])
-                * (0.75 + 0.5 * r.random()) for d in reps}
+        base = {
+            d: (GI_WEIGHT.get(d, 1.0) if code == "geographical_indications" else DISTRICT_WEIGHTS[d])
+            * (0.75 + 0.5 * r.random())
+            for d in reps
+        }
         target = 0.93 if len(reps) == len(ALL) else 0.55 + 0.04 * len(reps)
         tot = sum(base.values())
         out = {}
@@ -160,10 +195,13 @@ class StatsData:
                     r = rng_for(seed, "stats-annual", code, y)
                     for d in REPORTING[code]:
                         if code == "resident_population":
-                            v = (city * Decimal(str(POP_SHARE[d])) * Decimal(str(1 + 0.004 * r.gauss(0, 1)))
-                                 ).quantize(Decimal("0.1"))
+                            v = (city * Decimal(str(POP_SHARE[d])) * Decimal(str(1 + 0.004 * r.gauss(0, 1)))).quantize(
+                                Decimal("0.1")
+                            )
                         else:
-                            v = (city + VA_OFFSET[d] + Decimal(str(round(0.3 * r.gauss(0, 1), 1)))).quantize(Decimal("0.1"))
+                            v = (city + VA_OFFSET[d] + Decimal(str(round(0.3 * r.gauss(0, 1), 1)))).quantize(
+                                Decimal("0.1")
+                            )
                         vals[(code, d, i)] = v
         # derived consistency: a district's successful mediations never exceed its closed ones
         for (code, d, i), v in list(vals.items()):
@@ -203,8 +241,15 @@ class StatsData:
             final_rows = self._rows(vals, i)
             if r.random() < UNKNOWN_ROW_RATE:
                 v = vals[("patent_grants_utility", CITY, i)]
-                final_rows.append({"indicator": "patent_grants_utility", "region": "330204",
-                                   "value": int(v * 0.04), "unit": "件", "basis": "ytd"})
+                final_rows.append(
+                    {
+                        "indicator": "patent_grants_utility",
+                        "region": "330204",
+                        "value": int(v * 0.04),
+                        "unit": "件",
+                        "basis": "ytd",
+                    }
+                )
             pub1 = publication_time(seed, "amr-stats", i)
             if r.random() >= REVISION_RATE:
                 docs[i] = [Document(i, 1, pub1, final_rows)]
@@ -230,8 +275,11 @@ class StatsData:
                         row["value"] = min(row["value"], new_city)
             if r.random() < 0.5:
                 # a district row that only the revision carries
-                cands = [(x["indicator"], x["region"]) for x in first if x["region"] != CITY
-                         and x["region"] in DISTRICTS and BASIS[x["indicator"]] == "stock"]
+                cands = [
+                    (x["indicator"], x["region"])
+                    for x in first
+                    if x["region"] != CITY and x["region"] in DISTRICTS and BASIS[x["indicator"]] == "stock"
+                ]
                 if cands:
                     drop = cands[r.randrange(len(cands))]
                     first = [x for x in first if (x["indicator"], x["region"]) != drop]

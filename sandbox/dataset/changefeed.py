@@ -1,4 +1,5 @@
 """Helpers shared by the two change feeds (court, AMR cases): when a change is recorded."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta

@@ -1,13 +1,19 @@
 """Shared helpers for the agency generators."""
+
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
 
+from ..config import (
+    PUBLICATION_LAGS,
+    PUBLICATION_LATE_EXTRA,
+    PUBLICATION_LATE_RATE,
+    REISSUE_MAX_MONTHS,
+    REISSUE_MIN_DAYS,
+)
 from ..rng import rng_for
-from ..config import (PUBLICATION_LAGS, PUBLICATION_LATE_EXTRA, PUBLICATION_LATE_RATE,
-                      REISSUE_MAX_MONTHS, REISSUE_MIN_DAYS)
 from ..timeutil import REISSUE_DEADLINE, TZ, add_months, month_end
 
 

@@ -6,18 +6,18 @@ reference/regions.csv does not know (trap). A case has a version when filed, whe
 for some first-instance cases, when appealed; ~2 % get a correction in between (right_type
 changed). Versions are recorded the same day, days later, or early on the 1st of the next month.
 """
+
 from __future__ import annotations
 
 import bisect
 import json
 import math
-from datetime import date, datetime, timedelta
-from typing import List, Optional, Tuple
+from datetime import datetime, timedelta
+from typing import List, Tuple
 
 from ..regions import CITY, UNKNOWN_CODES
 from ..rng import allocate, amounts_in_cents, cum, rng_for, unit
-from ..timeutil import (HORIZON_LAST_DAY, TZ, month_start_dt, month_weights, pick_day, ym, ym_month,
-                        ym_of, ym_year)
+from ..timeutil import HORIZON_LAST_DAY, TZ, month_weights, pick_day, ym, ym_month, ym_of, ym_year
 from .changefeed import money, recorded_at, ts_iso
 from .common import LRU
 from .plan import COURT_APPEAL_RATE, COURT_CIVIL_CLAIM, COURT_PUNITIVE_RATE, COURT_RECEIVED
@@ -30,27 +30,66 @@ TRAP_RATE = 0.006
 BASIC_COURTS = ("330203", "330205", "330206", "330211", "330212", "330213", "330225", "330226", "330281", "330282")
 BASIC_W = cum([10, 6, 9, 4, 14, 3, 3, 3, 9, 11])
 RIGHTS = {
-    "民事": (("商标", "著作权", "专利", "不正当竞争", "商业秘密", "植物新品种", "其他"), cum([36, 30, 21, 8, 1.3, 0.7, 3])),
+    "民事": (
+        ("商标", "著作权", "专利", "不正当竞争", "商业秘密", "植物新品种", "其他"),
+        cum([36, 30, 21, 8, 1.3, 0.7, 3]),
+    ),
     "刑事": (("商标", "著作权", "商业秘密", "专利", "其他"), cum([80, 11, 5, 1, 3])),
     "行政": (("商标", "专利", "著作权", "其他"), cum([42, 40, 6, 12])),
 }
 LEVELS = {"民事": cum([84, 14, 2]), "刑事": cum([88, 12, 0]), "行政": cum([80, 18, 2])}
 LEVEL_NAMES = ("一审", "二审", "再审")
-CODE = {("民事", "一审"): "知民初", ("民事", "二审"): "知民终", ("民事", "再审"): "知民再",
-        ("刑事", "一审"): "知刑初", ("刑事", "二审"): "知刑终", ("刑事", "再审"): "知刑再",
-        ("行政", "一审"): "知行初", ("行政", "二审"): "知行终", ("行政", "再审"): "知行再"}
+CODE = {
+    ("民事", "一审"): "知民初",
+    ("民事", "二审"): "知民终",
+    ("民事", "再审"): "知民再",
+    ("刑事", "一审"): "知刑初",
+    ("刑事", "二审"): "知刑终",
+    ("刑事", "再审"): "知刑再",
+    ("行政", "一审"): "知行初",
+    ("行政", "二审"): "知行终",
+    ("行政", "再审"): "知行再",
+}
 METHODS = {
     "民事": (("判决", "调解", "撤诉", "驳回", "移送", "其他"), cum([38, 22, 33, 4, 1.5, 1.5])),
     "刑事": (("判决", "撤诉", "移送", "其他"), cum([92, 3, 1, 4])),
     "行政": (("判决", "驳回", "撤诉", "移送", "其他"), cum([40, 29, 25, 1, 5])),
 }
-FIELDS = ("case_no", "case_type", "trial_level", "right_type", "filed_date", "closed_date", "closing_method",
-          "claim_amount", "award_amount", "punitive_damages", "appealed", "foreign_related", "court_code",
-          "updated_at")
+FIELDS = (
+    "case_no",
+    "case_type",
+    "trial_level",
+    "right_type",
+    "filed_date",
+    "closed_date",
+    "closing_method",
+    "claim_amount",
+    "award_amount",
+    "punitive_damages",
+    "appealed",
+    "foreign_related",
+    "court_code",
+    "updated_at",
+)
 
 # case tuple layout (compact: many of these live in memory at large scales)
-(C_NO, C_TYPE, C_LEVEL, C_RIGHT, C_RIGHT0, C_FILED, C_CLOSED, C_METHOD, C_CLAIM, C_AWARD, C_PUNITIVE,
- C_APPEALED, C_FOREIGN, C_COURT, C_TS) = range(15)
+(
+    C_NO,
+    C_TYPE,
+    C_LEVEL,
+    C_RIGHT,
+    C_RIGHT0,
+    C_FILED,
+    C_CLOSED,
+    C_METHOD,
+    C_CLAIM,
+    C_AWARD,
+    C_PUNITIVE,
+    C_APPEALED,
+    C_FOREIGN,
+    C_COURT,
+    C_TS,
+) = range(15)
 # C_TS: tuple of (ts, kind) with kind in 'filed', 'corrected', 'closed', 'appealed'
 
 
@@ -97,6 +136,7 @@ class CourtData:
                 n = sum(counts[t][m] for t in range(3))
                 acc += n + self._n_trap(ym(year, m + 1), n) + 3
             return counts, claims, offsets
+
         return self._years.get(year, build)
 
     def _n_trap(self, i: int, n: int) -> int:
@@ -105,6 +145,7 @@ class CourtData:
     # ------------------------------------------------------------------ one filing month
     def month(self, i: int):
         """(cases, index) for filing month i; index maps a month to [(ts, case position, kind)]."""
+
         def build():
             if not FIRST_GEN_YM <= i <= LAST_GEN_YM:
                 return [], {}
@@ -115,8 +156,9 @@ class CourtData:
             for t, ctype in enumerate(TYPES):
                 specs += [(ctype, False)] * counts[t][mon - 1]
             n = len(specs)
-            specs += [(TYPES[r.choices(range(3), cum_weights=(80, 89, 100))[0]], True)
-                      for _ in range(self._n_trap(i, n))]
+            specs += [
+                (TYPES[r.choices(range(3), cum_weights=(80, 89, 100))[0]], True) for _ in range(self._n_trap(i, n))
+            ]
             r.shuffle(specs)
             days = sorted(pick_day(r, i) for _ in specs)
             civil_valid = [k for k, (ct, trap) in enumerate(specs) if ct == "民事" and not trap]
@@ -143,8 +185,11 @@ class CourtData:
                     court = CITY if r.random() < 0.45 else r.choices(BASIC_COURTS, cum_weights=BASIC_W)[0]
                 filed = days[k]
                 if ctype == "民事":
-                    claim = claim_of.get(k) if not trap else (
-                        None if r.random() < 0.05 else int(150000 * math.exp(r.gauss(0, 1.4))) * 100)
+                    claim = (
+                        claim_of.get(k)
+                        if not trap
+                        else (None if r.random() < 0.05 else int(150000 * math.exp(r.gauss(0, 1.4))) * 100)
+                    )
                 else:
                     claim = None
                 closed = filed + timedelta(days=_duration(r, ctype, level))
@@ -186,14 +231,32 @@ class CourtData:
                     ts.append((recorded_at(r, appeal_day, ts[-1][0]), "appealed"))
                 seq = seq0 + k + 1
                 case_no = f"({filed.year}){court_abbr(court)}{CODE[(ctype, level)]}{seq}号"
-                cases.append((case_no, ctype, level, right, right0, filed, closed, method, claim, award,
-                               punitive, appealed, foreign, court, tuple(ts)))
+                cases.append(
+                    (
+                        case_no,
+                        ctype,
+                        level,
+                        right,
+                        right0,
+                        filed,
+                        closed,
+                        method,
+                        claim,
+                        award,
+                        punitive,
+                        appealed,
+                        foreign,
+                        court,
+                        tuple(ts),
+                    )
+                )
             index = {}
             for pos, c in enumerate(cases):
                 for ts, kind in c[C_TS]:
                     m = ym_of(datetime.fromtimestamp(ts, TZ).date())
                     index.setdefault(m, []).append((ts, pos, kind))
             return cases, index
+
         return self._months.get(i, build)
 
     # ------------------------------------------------------------------ versions
@@ -209,7 +272,10 @@ class CourtData:
         else:
             appealed = None
         return {
-            "case_no": c[C_NO], "case_type": c[C_TYPE], "trial_level": c[C_LEVEL], "right_type": right,
+            "case_no": c[C_NO],
+            "case_type": c[C_TYPE],
+            "trial_level": c[C_LEVEL],
+            "right_type": right,
             "filed_date": c[C_FILED].isoformat(),
             "closed_date": c[C_CLOSED].isoformat() if closed else None,
             "closing_method": c[C_METHOD] if closed else None,
@@ -217,11 +283,14 @@ class CourtData:
             "award_amount": c[C_AWARD] if closed else None,
             "punitive_damages": bool(c[C_PUNITIVE]) if closed else False,
             "appealed": appealed,
-            "foreign_related": c[C_FOREIGN], "court_code": c[C_COURT], "updated_at": ts_iso(ts),
+            "foreign_related": c[C_FOREIGN],
+            "court_code": c[C_COURT],
+            "updated_at": ts_iso(ts),
         }
 
     def window_month(self, m: int) -> List[tuple]:
         """All versions recorded in calendar month m (local), sorted by (ts, case_no)."""
+
         def build():
             out = []
             for b in range(max(FIRST_GEN_YM, m - MAX_LAG), min(LAST_GEN_YM, m) + 1):
@@ -230,6 +299,7 @@ class CourtData:
                     out.append((ts, cases[pos][C_NO], b, pos, kind))
             out.sort()
             return out
+
         return self._windows.get(m, build)
 
     @staticmethod
@@ -247,8 +317,9 @@ class CourtData:
         """The window's versions as UTF-8 JSON, in feed order: pages are slices of it. Cached per
         window as seen at as_of (the same request always gets the same bytes)."""
         lo, hi = self._bounds(since, before, as_of)
-        return self._served.get((lo, hi), lambda: [record_json(self.materialise(v)).encode("utf-8")
-                                                   for v in self._versions_in(lo, hi)])
+        return self._served.get(
+            (lo, hi), lambda: [record_json(self.materialise(v)).encode("utf-8") for v in self._versions_in(lo, hi)]
+        )
 
     def _versions_in(self, lo: int, hi: int) -> List[tuple]:
         if hi <= lo:

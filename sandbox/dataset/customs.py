@@ -5,6 +5,7 @@ the planned Σ 数量 and Σ 案值 exactly, plus ~1.5 % released (放行) rows.
 re-issued more than 3 days and at most 12 months after first publication (common.reissue_time);
 the first version then differs from the final one (a late row, a duplicate row, a row later released, a corrected quantity).
 """
+
 from __future__ import annotations
 
 import io
@@ -12,7 +13,7 @@ import math
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import List, Optional
 
 from ..rng import allocate, cum, rng_for, scale_to_total
@@ -21,13 +22,45 @@ from .common import LRU, publication_time, reissue_time
 from .plan import CUSTOMS
 
 SHEET = "查获明细"
-HEADERS = ["序号", "查扣编号", "查获日期", "进出境", "渠道", "权利类型", "商品类别", "数量（件）",
-           "案值（万元）", "专项行动", "处置状态"]
+HEADERS = [
+    "序号",
+    "查扣编号",
+    "查获日期",
+    "进出境",
+    "渠道",
+    "权利类型",
+    "商品类别",
+    "数量（件）",
+    "案值（万元）",
+    "专项行动",
+    "处置状态",
+]
 UNIT_LINE = "填报单位：宁波海关　　计量单位：件、万元"
 
-GOODS = ["服装", "鞋帽", "箱包", "电子产品", "汽车配件", "手表", "眼镜", "玩具", "化妆品", "五金工具",
-         "手机及配件", "体育用品", "家用电器", "打火机", "文具", "标签及包装物", "饰品", "电池", "灯具",
-         "轴承", "药品", "香烟"]
+GOODS = [
+    "服装",
+    "鞋帽",
+    "箱包",
+    "电子产品",
+    "汽车配件",
+    "手表",
+    "眼镜",
+    "玩具",
+    "化妆品",
+    "五金工具",
+    "手机及配件",
+    "体育用品",
+    "家用电器",
+    "打火机",
+    "文具",
+    "标签及包装物",
+    "饰品",
+    "电池",
+    "灯具",
+    "轴承",
+    "药品",
+    "香烟",
+]
 GOODS_W = cum([16, 12, 10, 9, 8, 5, 4, 5, 3, 4, 6, 4, 3, 2, 2, 3, 2, 2, 2, 1, 0.5, 0.5])
 CHANNELS = ["货运", "邮递", "快件", "旅检"]
 CHANNEL_W = cum([70, 14, 13, 3])
@@ -39,8 +72,8 @@ RELEASE_RATE = 0.015
 @dataclass
 class CustomsVersion:
     published_at: datetime
-    rows: list            # list of dicts, in sheet order (序号 is assigned when written)
-    note: str             # why this version exists ("first", "reissue:<kind>")
+    rows: list  # list of dicts, in sheet order (序号 is assigned when written)
+    note: str  # why this version exists ("first", "reissue:<kind>")
 
 
 class CustomsData:
@@ -64,6 +97,7 @@ class CustomsData:
             noise2 = [c * (0.85 + 0.3 * r.random()) for c in counts]
             value_m = allocate(value, noise2)
             return counts, items_m, value_m
+
         return self._years.get(year, build)
 
     # -------------------------------------------------------------- records
@@ -79,7 +113,9 @@ class CustomsData:
         raw_value = [math.exp(r.gauss(0.0, 1.25)) * (0.6 + 0.4 * min(3.0, raw_items[k])) for k in range(total)]
         valid_idx = [k for k in range(total) if k not in rel_pos]
         v_items = scale_to_total([raw_items[k] for k in valid_idx], items_m[month - 1], min_each=1) if valid_idx else []
-        v_value = scale_to_total([raw_value[k] for k in valid_idx], value_m[month - 1], min_each=100) if valid_idx else []
+        v_value = (
+            scale_to_total([raw_value[k] for k in valid_idx], value_m[month - 1], min_each=100) if valid_idx else []
+        )
         items = [0] * total
         value = [0] * total
         for j, k in enumerate(valid_idx):
@@ -94,8 +130,15 @@ class CustomsData:
             seq += 1 + (r.random() < 0.25) * r.randrange(1, 4)
             channel = r.choices(CHANNELS, cum_weights=CHANNEL_W)[0]
             u = r.random()
-            right = "商标权" if u < 0.91 else "专利权" if u < 0.955 else "著作权" if u < 0.982 else (
-                "奥林匹克标志" if (u < 0.990 or year in (2021, 2022)) else "其他")
+            right = (
+                "商标权"
+                if u < 0.91
+                else "专利权"
+                if u < 0.955
+                else "著作权"
+                if u < 0.982
+                else ("奥林匹克标志" if (u < 0.990 or year in (2021, 2022)) else "其他")
+            )
             if channel in ("邮递", "快件"):
                 campaign = "蓝网" if r.random() < 0.55 else ("龙腾" if r.random() < 0.3 else "")
             else:
@@ -104,18 +147,20 @@ class CustomsData:
                 status = "放行"
             else:
                 status = "扣留" if r.random() < (0.35 if recent else 0.12) else "没收"
-            rows.append({
-                "查扣编号": f"NBHG{year:04d}{month:02d}{seq:06d}",
-                "查获日期": days[k],
-                "进出境": "出口" if r.random() < 0.86 else "进口",
-                "渠道": channel,
-                "权利类型": right,
-                "商品类别": r.choices(GOODS, cum_weights=GOODS_W)[0],
-                "数量（件）": items[k],
-                "案值_元": value[k],
-                "专项行动": campaign,
-                "处置状态": status,
-            })
+            rows.append(
+                {
+                    "查扣编号": f"NBHG{year:04d}{month:02d}{seq:06d}",
+                    "查获日期": days[k],
+                    "进出境": "出口" if r.random() < 0.86 else "进口",
+                    "渠道": channel,
+                    "权利类型": right,
+                    "商品类别": r.choices(GOODS, cum_weights=GOODS_W)[0],
+                    "数量（件）": items[k],
+                    "案值_元": value[k],
+                    "专项行动": campaign,
+                    "处置状态": status,
+                }
+            )
         return rows, seq
 
     def versions(self, i: int) -> List[CustomsVersion]:
@@ -176,8 +221,9 @@ class CustomsData:
     def workbook(self, i: int, k: int) -> bytes:
         def build():
             v = self.versions(i)[k]
-            mismatch = (self.total_mismatch_month() == i and k == len(self.versions(i)) - 1)
+            mismatch = self.total_mismatch_month() == i and k == len(self.versions(i)) - 1
             return build_workbook(i, v.rows, v.published_at, mismatch)
+
         return self._books.get((i, k), build)
 
 
@@ -204,8 +250,19 @@ def build_workbook(i: int, rows, published_at: datetime, total_mismatch: bool = 
     tot_value = 0
     rnum = 4
     for n, x in enumerate(rows, start=1):
-        vals = [n, x["查扣编号"], x["查获日期"], x["进出境"], x["渠道"], x["权利类型"], x["商品类别"],
-                x["数量（件）"], value_wan(x["案值_元"]), x["专项行动"] or None, x["处置状态"]]
+        vals = [
+            n,
+            x["查扣编号"],
+            x["查获日期"],
+            x["进出境"],
+            x["渠道"],
+            x["权利类型"],
+            x["商品类别"],
+            x["数量（件）"],
+            value_wan(x["案值_元"]),
+            x["专项行动"] or None,
+            x["处置状态"],
+        ]
         for c, v in enumerate(vals, start=1):
             cell = ws.cell(row=rnum, column=c, value=v)
             if c == 3:
@@ -224,6 +281,7 @@ def build_workbook(i: int, rows, published_at: datetime, total_mismatch: bool = 
     for col, width in zip("ABCDEFGHIJK", (6, 20, 12, 8, 8, 12, 14, 12, 14, 10, 10)):
         ws.column_dimensions[col].width = width
     from ..timeutil import UTC
+
     stamp = published_at.astimezone(UTC).replace(tzinfo=None)
     wb.properties.creator = "宁波海关"
     wb.properties.created = stamp
@@ -238,6 +296,7 @@ _CORE_TS = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)
 def normalise_xlsx(data: bytes, when: datetime) -> bytes:
     """Make the bytes depend only on the content: fixed core timestamps and zip entry times."""
     from ..timeutil import UTC
+
     ts = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     zin = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()

@@ -6,6 +6,7 @@ month and Σ 涉案金额 per filing year follow the plan exactly; solved-in-yea
 codes; cases re-appear when solved, when their amount is revised on solving, or when more
 suspects are dealt with later (the latest file wins, even if 打处人数 grew).
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,15 +16,32 @@ from datetime import date, datetime, timedelta
 from typing import Dict, List, Optional
 
 from ..regions import CITY, DISTRICT_WEIGHTS, UNKNOWN_CODES
-from ..rng import allocate, amounts_in_cents, cum, rng_for, scale_to_total
-from ..timeutil import (FIRST_YM, HORIZON_LAST_DAY, LAST_YM, month_end, month_weights, pick_day,
-                        pick_day_between, ym, ym_of)
+from ..rng import allocate, amounts_in_cents, cum, rng_for
+from ..timeutil import (
+    FIRST_YM,
+    HORIZON_LAST_DAY,
+    LAST_YM,
+    month_end,
+    month_weights,
+    pick_day,
+    pick_day_between,
+    ym,
+    ym_of,
+)
 from .common import LRU, publication_time
 from .plan import POLICE_AMOUNT, POLICE_FILED, POLICE_SOLVED, POLICE_SUSPECTS
 
 HEADERS = ["案件编号", "立案日期", "破案日期", "案由", "涉案金额（元）", "打处人数", "专项行动", "线索来源", "区县代码"]
-OFFENCES = ["假冒注册商标罪", "销售假冒注册商标的商品罪", "非法制造、销售非法制造的注册商标标识罪", "假冒专利罪",
-            "侵犯著作权罪", "销售侵权复制品罪", "侵犯商业秘密罪", "为境外窃取、刺探、收买、非法提供商业秘密罪"]
+OFFENCES = [
+    "假冒注册商标罪",
+    "销售假冒注册商标的商品罪",
+    "非法制造、销售非法制造的注册商标标识罪",
+    "假冒专利罪",
+    "侵犯著作权罪",
+    "销售侵权复制品罪",
+    "侵犯商业秘密罪",
+    "为境外窃取、刺探、收买、非法提供商业秘密罪",
+]
 OFFENCE_W = cum([34, 40, 10, 1, 8, 2.5, 4, 0.5])
 SOURCES = ["自行侦查", "群众举报", "行政移送-市场监管", "行政移送-海关", "上级交办"]
 SOURCE_W = cum([44, 20, 21, 8, 7])
@@ -41,6 +59,7 @@ class PoliceData:
         self._files = LRU(32)
         self._rows = LRU(32)
         import threading
+
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ generation
@@ -100,9 +119,19 @@ class PoliceData:
             c["id"] = f"A{c['region']}{c['filed'].year:04d}{c['filed'].month:02d}{seqs[key]:04d}"
         cases.sort(key=lambda c: c["id"])
         # compact: (id, filed, offence, campaign, source, region, trap, ((date, solved, suspects, amount), ...))
-        return [(c["id"], c["filed"], c["offence"], c["campaign"], c["source"], c["region"], c["trap"],
-                 tuple((d, st["solved"], st["suspects"], st["amount"]) for d, st in c["events"]))
-                for c in cases]
+        return [
+            (
+                c["id"],
+                c["filed"],
+                c["offence"],
+                c["campaign"],
+                c["source"],
+                c["region"],
+                c["trap"],
+                tuple((d, st["solved"], st["suspects"], st["amount"]) for d, st in c["events"]),
+            )
+            for c in cases
+        ]
 
     def _calibrate_solved(self, cases, r):
         s = self.ds.scale
@@ -115,8 +144,13 @@ class PoliceData:
                 c = solved.pop()
                 c["solved"] = None if c["filed"].year == year or r.random() < 0.5 else None
             if len(solved) < target:
-                pool = [c for c in valid if c["filed"].year == year and c["filed"] <= date(year, 12, 28)
-                        and (c["solved"] is None or c["solved"].year > year)]
+                pool = [
+                    c
+                    for c in valid
+                    if c["filed"].year == year
+                    and c["filed"] <= date(year, 12, 28)
+                    and (c["solved"] is None or c["solved"].year > year)
+                ]
                 r.shuffle(pool)
                 for c in pool[: target - len(solved)]:
                     c["solved"] = pick_day_between(r, c["filed"] + timedelta(days=1), date(year, 12, 31))
@@ -172,6 +206,7 @@ class PoliceData:
 
     def file_cases(self, i: int) -> List[dict]:
         """The cases of month i's export in their state at the end of month i (logical values)."""
+
         def build():
             end = month_end(i)
             out = []
@@ -182,10 +217,21 @@ class PoliceData:
                 for ev in events:
                     if ev[0] <= end:
                         state = ev
-                out.append({"id": cid, "filed": filed, "solved": state[1], "offence": offence,
-                            "amount": state[3], "suspects": state[2], "campaign": campaign, "source": source,
-                            "region": region})
+                out.append(
+                    {
+                        "id": cid,
+                        "filed": filed,
+                        "solved": state[1],
+                        "offence": offence,
+                        "amount": state[3],
+                        "suspects": state[2],
+                        "campaign": campaign,
+                        "source": source,
+                        "region": region,
+                    }
+                )
             return out
+
         return self._rows.get(i, build)
 
     def file_rows(self, i: int) -> List[list]:
@@ -193,9 +239,19 @@ class PoliceData:
         r = rng_for(self.ds.seed, "police-format", i)
         rows = []
         for c in self.file_cases(i):
-            rows.append([c["id"], fmt_date(c["filed"], r), fmt_date(c["solved"], r) if c["solved"] else "",
-                         c["offence"], fmt_amount(c["amount"], r), str(c["suspects"]), c["campaign"],
-                         c["source"], c["region"]])
+            rows.append(
+                [
+                    c["id"],
+                    fmt_date(c["filed"], r),
+                    fmt_date(c["solved"], r) if c["solved"] else "",
+                    c["offence"],
+                    fmt_amount(c["amount"], r),
+                    str(c["suspects"]),
+                    c["campaign"],
+                    c["source"],
+                    c["region"],
+                ]
+            )
         if self.small_bad_month() == i:
             # opt-in trap: a tiny export whose every row carries a region code the contract does not know
             rows = [row[:-1] + [UNKNOWN_CODES[k % len(UNKNOWN_CODES)]] for k, row in enumerate(rows[:SMALL_BAD_ROWS])]
@@ -220,6 +276,7 @@ class PoliceData:
             if r.random() < 0.3:
                 text += "\r\n" * (1 + r.randrange(2))
             return text.encode("gbk")
+
         return self._files.get(i, build)
 
 

@@ -1,4 +1,5 @@
 """Unified social credit codes (GB 32100-2015) with valid check characters."""
+
 from __future__ import annotations
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

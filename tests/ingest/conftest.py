@@ -17,10 +17,11 @@ def raw_db(warehouse):
 @pytest.fixture
 def endpoint_for(sandbox, sandbox_credentials):
     """An Endpoint for a source's connection on a given sandbox server (default: the session one)."""
+
     def make(conn_id: str, server=None, password: str | None = None) -> Endpoint:
         agency = conn_id.removeprefix("ipkpi_")
-        return Endpoint(conn_id, (server or sandbox).url,
-                        sandbox_credentials[agency] if password is None else password)
+        return Endpoint(conn_id, (server or sandbox).url, sandbox_credentials[agency] if password is None else password)
+
     return make
 
 
@@ -40,7 +41,7 @@ def static_server():
 
     def start(body: bytes, status: int = 200, by_path: dict[str, bytes] | None = None) -> str:
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's naming
+            def do_GET(self):
                 answer = next((b for key, b in (by_path or {}).items() if key in self.path), body)
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))

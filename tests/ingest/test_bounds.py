@@ -18,16 +18,24 @@ from ingest.limits import MB, Limits
 from ingest.registry import SOURCES, connector
 from ingest.runner import ingest_months
 from sandbox import SandboxConfig, start_server
-
 from tests.ingest.conftest import query
 
 PERIOD = "2020-03"
 HTTP = {"timeout": (2.0, 5.0), "retries": 3, "backoff": 0.05, "backoff_max": 0.2}
-SMALL = {"IPKPI_MAX_PAYLOAD_MB": "2", "IPKPI_MAX_UNZIPPED_MB": "8", "IPKPI_MAX_ZIP_RATIO": "200",
-         "IPKPI_REQUEST_DEADLINE_S": "1.5", "IPKPI_MAX_PAGES": "25"}
-PATHS = {"police": "/exports/ipr_crime_202003.csv", "finance": "/open/ip-pledge/2020-03.csv",
-         "customs": "/reports/ipr-seizures/2020/03.xlsx", "court": "/v1/ip-cases",
-         "amr_cases": "/api/v2/enforcement/cases"}
+SMALL = {
+    "IPKPI_MAX_PAYLOAD_MB": "2",
+    "IPKPI_MAX_UNZIPPED_MB": "8",
+    "IPKPI_MAX_ZIP_RATIO": "200",
+    "IPKPI_REQUEST_DEADLINE_S": "1.5",
+    "IPKPI_MAX_PAGES": "25",
+}
+PATHS = {
+    "police": "/exports/ipr_crime_202003.csv",
+    "finance": "/open/ip-pledge/2020-03.csv",
+    "customs": "/reports/ipr-seizures/2020/03.xlsx",
+    "court": "/v1/ip-cases",
+    "amr_cases": "/api/v2/enforcement/cases",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -42,8 +50,12 @@ def hostile(sandbox, sandbox_credentials):
     servers = []
 
     def start(modes, **options):
-        server = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials, hostile=modes,
-                                                            **options), dataset=sandbox.dataset)
+        server = start_server(
+            "127.0.0.1",
+            0,
+            SandboxConfig(credentials=sandbox_credentials, hostile=modes, **options),
+            dataset=sandbox.dataset,
+        )
         server.requests = Counter()
         route = server.app.route
 
@@ -80,14 +92,23 @@ def refused(source: str, server, raw_db: str, sandbox_credentials, *, within: fl
 
 
 def nothing_loaded(dsn: str, source: str) -> bool:
-    counts = {table: query(dsn, f"SELECT count(*) FROM {table}")[0][0]
-              for table in ("raw.payloads", "raw.fetches", "raw.loads", "raw.source_months", "quarantine.rows",
-                            connector(source).raw_table)}
+    counts = {
+        table: query(dsn, f"SELECT count(*) FROM {table}")[0][0]
+        for table in (
+            "raw.payloads",
+            "raw.fetches",
+            "raw.loads",
+            "raw.source_months",
+            "quarantine.rows",
+            connector(source).raw_table,
+        )
+    }
     assert not any(counts.values()), counts
     return True
 
 
 # --- payload size: declared, streamed, decompressed ------------------------------------------------
+
 
 def test_huge_body_refused_on_its_content_length(hostile, raw_db, sandbox_credentials):
     server = hostile(("huge_body",), hostile_size=256 * MB)
@@ -122,8 +143,7 @@ def test_a_bomb_never_holds_more_than_the_cap_and_a_piece(hostile, sandbox_crede
         client.get("/_sandbox/health", source="police", period=PERIOD)  # connection and imports warmed up
         tracemalloc.start()
         with pytest.raises(FeedError, match="payload cap"):
-            client.get(PATHS["police"], source="police", period=PERIOD,
-                       auth=("ipkpi", sandbox_credentials["police"]))
+            client.get(PATHS["police"], source="police", period=PERIOD, auth=("ipkpi", sandbox_credentials["police"]))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -134,10 +154,14 @@ def test_a_bomb_never_holds_more_than_the_cap_and_a_piece(hostile, sandbox_crede
 
 # --- a workbook that would unzip past the bounds -----------------------------------------------------
 
-@pytest.mark.parametrize("limit, expected", [
-    ({}, "unzips to 16,777,216 bytes, over the cap of 8 MB (IPKPI_MAX_UNZIPPED_MB)"),
-    ({"IPKPI_MAX_UNZIPPED_MB": "2048"}, "over the ratio cap of 200 (IPKPI_MAX_ZIP_RATIO)"),
-])
+
+@pytest.mark.parametrize(
+    "limit, expected",
+    [
+        ({}, "unzips to 16,777,216 bytes, over the cap of 8 MB (IPKPI_MAX_UNZIPPED_MB)"),
+        ({"IPKPI_MAX_UNZIPPED_MB": "2048"}, "over the ratio cap of 200 (IPKPI_MAX_ZIP_RATIO)"),
+    ],
+)
 def test_zip_bomb_refused_before_it_is_opened(limit, expected, hostile, raw_db, sandbox_credentials, monkeypatch):
     for variable, value in limit.items():
         monkeypatch.setenv(variable, value)
@@ -177,9 +201,9 @@ def test_a_bomb_that_lies_about_its_size_is_not_unzipped_past_it():
     sheet = "xl/worksheets/sheet1.xml"
     header = zipfile.ZipFile(io.BytesIO(bytes(body))).getinfo(sheet).header_offset
     struct.pack_into("<I", body, header + 22, 5000)  # the local header's uncompressed size
-    at = body.find(b"PK\x01\x02" + bytes(body[header + 4:header + 4]))
+    at = body.find(b"PK\x01\x02" + bytes(body[header + 4 : header + 4]))
     while at >= 0:  # its central directory record's
-        if body[at + 46:at + 46 + struct.unpack_from("<H", body, at + 28)[0]] == sheet.encode():
+        if body[at + 46 : at + 46 + struct.unpack_from("<H", body, at + 28)[0]] == sheet.encode():
             struct.pack_into("<I", body, at + 24, 5000)
         at = body.find(b"PK\x01\x02", at + 4)
     assert zipfile.ZipFile(io.BytesIO(bytes(body))).getinfo(sheet).file_size == 5000
@@ -189,6 +213,7 @@ def test_a_bomb_that_lies_about_its_size_is_not_unzipped_past_it():
 
 
 # --- an overall deadline for the body ----------------------------------------------------------------
+
 
 def test_trickled_body_fails_at_the_deadline(hostile, raw_db, sandbox_credentials):
     """A byte every 0.5 s: each read is quick (no read time-out ever trips), the body would take
@@ -202,8 +227,11 @@ def test_trickled_body_fails_at_the_deadline(hostile, raw_db, sandbox_credential
 def test_deadline_is_wall_clock_not_per_read(hostile, sandbox_credentials, monkeypatch):
     """A read time-out far longer than the trickle's pauses changes nothing: the deadline is overall."""
     server = hostile({"trickle": "court"}, trickle_interval=0.2)
-    client = FeedClient(Endpoint("ipkpi_court", server.url, sandbox_credentials["court"]),
-                        **{**HTTP, "timeout": (2.0, 60.0)}, limits=Limits(request_deadline_s=1.0))
+    client = FeedClient(
+        Endpoint("ipkpi_court", server.url, sandbox_credentials["court"]),
+        **{**HTTP, "timeout": (2.0, 60.0)},
+        limits=Limits(request_deadline_s=1.0),
+    )
     started = time.monotonic()
     try:
         with pytest.raises(FeedError, match=r"court 2020-03: .*request deadline of 1 s"):
@@ -214,6 +242,7 @@ def test_deadline_is_wall_clock_not_per_read(hostile, sandbox_credentials, monke
 
 
 # --- pages: what total promises, cursors followed, cursors repeated ----------------------------------
+
 
 def test_court_total_beyond_the_page_cap(hostile, raw_db, sandbox_credentials):
     server = hostile(("huge_total",))
@@ -237,6 +266,7 @@ def test_amr_repeated_cursor_fails_at_once(hostile, raw_db, sandbox_credentials)
 
 
 # --- the limits themselves ---------------------------------------------------------------------------
+
 
 def test_limits_read_from_the_environment(monkeypatch):
     for variable in SMALL:

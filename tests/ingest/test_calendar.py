@@ -71,17 +71,22 @@ def run_at(source: str, instant, raw_db, server, endpoint_for, conn_id: str) -> 
 
 
 def test_a_file_month_is_picked_up_late_rechecked_cheaply_then_settled(raw_db, clocked, endpoint_for):
-    events = [e for e in clocked.dataset.publication_events()
-              if e["source"] == "police" and e["period"] == "2025-03" and e["kind"] == "first"]
+    events = [
+        e
+        for e in clocked.dataset.publication_events()
+        if e["source"] == "police" and e["period"] == "2025-03" and e["kind"] == "first"
+    ]
     published = events[0]["at"]
     before = pendulum.instance(published).subtract(hours=1)
     months, report = run_at("police", before, raw_db, clocked, endpoint_for, "ipkpi_police")
     assert months[-1] == "2025-03" and report.months[-1].outcome == "not_published"
-    months, report = run_at("police", pendulum.instance(published).add(hours=1), raw_db, clocked, endpoint_for,
-                            "ipkpi_police")
+    months, report = run_at(
+        "police", pendulum.instance(published).add(hours=1), raw_db, clocked, endpoint_for, "ipkpi_police"
+    )
     assert "2025-03" in months and report.months[months.index("2025-03")].outcome == "loaded"
-    (agency_at,), = query(raw_db, "SELECT agency_published_at FROM raw.source_months "
-                                  "WHERE source = 'police' AND period = '2025-03'")
+    ((agency_at,),) = query(
+        raw_db, "SELECT agency_published_at FROM raw.source_months WHERE source = 'police' AND period = '2025-03'"
+    )
     assert agency_at == published
     # asked again every day of the re-issue window, answered 304 (If-None-Match): nothing reloaded
     later = pendulum.instance(published).add(months=6)
@@ -99,18 +104,28 @@ def test_a_file_month_is_picked_up_late_rechecked_cheaply_then_settled(raw_db, c
 def test_a_revision_published_eleven_months_late_is_picked_up(raw_db, clocked, endpoint_for):
     """A statistics period re-published 11–12 months after its first revision: the scheduled run
     right after still asks for it and loads revision 2."""
-    revisions = {e["period"]: e["at"] for e in clocked.dataset.publication_events() if e["source"] == "amr_statistics"
-                 and e["kind"] == "revision"}
-    firsts = {e["period"]: e["at"] for e in clocked.dataset.publication_events() if e["source"] == "amr_statistics"
-              and e["kind"] == "first"}
+    revisions = {
+        e["period"]: e["at"]
+        for e in clocked.dataset.publication_events()
+        if e["source"] == "amr_statistics" and e["kind"] == "revision"
+    }
+    firsts = {
+        e["period"]: e["at"]
+        for e in clocked.dataset.publication_events()
+        if e["source"] == "amr_statistics" and e["kind"] == "first"
+    }
     late = [p for p, at in revisions.items() if at >= pendulum.instance(firsts[p]).add(months=11)]
     assert late, "the sandbox has a revision 11 months after its period's first publication"
     period = late[0]
     first_run = pendulum.instance(firsts[period]).add(hours=1)
     clocked.set_clock(first_run)
     ingest_months("amr_statistics", [period], raw_db, endpoint_for("ipkpi_amr", clocked), at=first_run)
-    assert query(raw_db, "SELECT DISTINCT s.revision FROM raw.amr_statistics s JOIN raw.source_months m "
-                         "ON m.current_load_id = s.load_id WHERE m.period = %s", (period,)) == [(1,)]
+    assert query(
+        raw_db,
+        "SELECT DISTINCT s.revision FROM raw.amr_statistics s JOIN raw.source_months m "
+        "ON m.current_load_id = s.load_id WHERE m.period = %s",
+        (period,),
+    ) == [(1,)]
     import psycopg
 
     revision_run = pendulum.instance(revisions[period]).add(hours=1)
@@ -119,8 +134,12 @@ def test_a_revision_published_eleven_months_late_is_picked_up(raw_db, clocked, e
         months = due_months(conn, connector("amr_statistics"), period, revision_run)
     assert period in months
     ingest_months("amr_statistics", months, raw_db, endpoint_for("ipkpi_amr", clocked), at=revision_run)
-    assert query(raw_db, "SELECT DISTINCT s.revision FROM raw.amr_statistics s JOIN raw.source_months m "
-                         "ON m.current_load_id = s.load_id WHERE m.period = %s", (period,)) == [(2,)]
+    assert query(
+        raw_db,
+        "SELECT DISTINCT s.revision FROM raw.amr_statistics s JOIN raw.source_months m "
+        "ON m.current_load_id = s.load_id WHERE m.period = %s",
+        (period,),
+    ) == [(2,)]
 
 
 def test_a_change_feed_month_is_read_when_it_ends_and_once_more_after_it_settles(raw_db, clocked, endpoint_for):

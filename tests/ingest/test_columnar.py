@@ -9,9 +9,9 @@ edge cases (the customs workbook: tests/ingest/test_customs.py).
 from __future__ import annotations
 
 import csv
-import re
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -39,8 +39,13 @@ def row_by_row(body: bytes, source) -> tuple[list[tuple], list[tuple]]:
                 raise RowError("wrong_column_count")
             rows.append((1, line_no, *[f.reader(cells[i]) for f, i in zip(source.fields, index)]))
         except RowError as exc:
-            rejected.append((line_no, exc.reason,
-                             {f.source: (cells[i] if i < len(cells) else None) for f, i in zip(source.fields, index)}))
+            rejected.append(
+                (
+                    line_no,
+                    exc.reason,
+                    {f.source: (cells[i] if i < len(cells) else None) for f, i in zip(source.fields, index)},
+                )
+            )
     return rows, rejected
 
 
@@ -56,8 +61,9 @@ def as_copy_text(value):
 
 
 def columnar(body: bytes, source) -> tuple[list[tuple], list[tuple]]:
-    parsed = parse_csv(Payload("http://sandbox/x", body, 200), source.name, "2020-01", encoding=source.encoding,
-                       fields=source.fields)
+    parsed = parse_csv(
+        Payload("http://sandbox/x", body, 200), source.name, "2020-01", encoding=source.encoding, fields=source.fields
+    )
     rows = [tuple(r.values()) for r in parsed.rows.table.to_pylist()]
     numeric = {i + 2 for i, f in enumerate(source.fields) if f.kind in ("decimal", "integer")}
     rows = [tuple(Decimal(v) if i in numeric and v is not None else v for i, v in enumerate(r)) for r in rows]
@@ -90,26 +96,31 @@ def test_same_answers_on_police_edge_cases():
     assert assert_same(POLICE_EDGES.encode("gbk"), "police") == (2, 9)
 
 
-FINANCE_HEADER = "\ufeff登记编号,登记日期,质押类型,出质人统一社会信用代码,质权人,融资金额（万元）,登记状态,是否首贷,区县代码"
-FINANCE_EDGES = "\r\n".join([
-    FINANCE_HEADER,
-    "Z1,2020-02-29,专利权质押,91330200MA2AB1CD42,某银行,100.5,有效,是,330203",
-    "Z2,1900-02-29,专利权质押,91330200MA2AB1CD42,某银行,100,有效,是,330203",     # 1900 is not a leap year
-    "Z3,0000-01-01,专利权质押,91330200MA2AB1CD42,某银行,100,有效,是,330203",     # no year 0
-    "Z4,2020-01-05,专利权质押,91330200MA2AB1CD43,某银行,100,有效,是,330203",     # wrong check character
-    "Z5,2020-01-05,专利权质押,91330200MA2AB1CD4,某银行,100,有效,是,330203",      # 17 characters
-    "Z6,2020-01-05,专利权质押,91330200MA2AB1CDI2,某银行,100,有效,是,330203",     # I is not in the charset
-    "Z7,2020-01-05,专利权质押,91330200MA2AB1CD42,,-0,有效,否,330203",           # -0 is 0; no pledgee
-    "Z8,2020-01-05,专利权质押,91330200MA2AB1CD42,某银行,1,234,有效,是,330203",   # one cell too many
-    "Z9,2020-01-05,专利权质押,91330200MA2AB1CD42,某银行,100,有效,也许,330203",   # not 是/否
-    "Z10,2020-01-05,专利权质押,91330200MA2AB1CD42,\"某银行\r\n宁波分行\",100,有效,否,330203",  # newline in quotes
-    "Z11,2020-01-05,专利权质押",                                                   # too few cells
-    "   ",                                                                         # blank record: skipped
-    "Z12,2020/1/5,专利权质押,91330200MA2AB1CD42,某银行,100,有效,否,330203",     # YYYY/M/D: the shared date grammar
-    "Z13,2020-01-05,专利权质押,91330200MA2AB1CD42,某银行,,有效,否,330203",      # no amount
-    "Z14,2020-01-05,,91330200MA2AB1CD42,某银行,5,有效,否,330203",               # no type
-    "", "",
-])
+FINANCE_HEADER = (
+    "\ufeff登记编号,登记日期,质押类型,出质人统一社会信用代码,质权人,融资金额（万元）,登记状态,是否首贷,区县代码"
+)
+FINANCE_EDGES = "\r\n".join(
+    [
+        FINANCE_HEADER,
+        "Z1,2020-02-29,专利权质押,91330200MA2AB1CD42,某银行,100.5,有效,是,330203",
+        "Z2,1900-02-29,专利权质押,91330200MA2AB1CD42,某银行,100,有效,是,330203",  # 1900 is not a leap year
+        "Z3,0000-01-01,专利权质押,91330200MA2AB1CD42,某银行,100,有效,是,330203",  # no year 0
+        "Z4,2020-01-05,专利权质押,91330200MA2AB1CD43,某银行,100,有效,是,330203",  # wrong check character
+        "Z5,2020-01-05,专利权质押,91330200MA2AB1CD4,某银行,100,有效,是,330203",  # 17 characters
+        "Z6,2020-01-05,专利权质押,91330200MA2AB1CDI2,某银行,100,有效,是,330203",  # I is not in the charset
+        "Z7,2020-01-05,专利权质押,91330200MA2AB1CD42,,-0,有效,否,330203",  # -0 is 0; no pledgee
+        "Z8,2020-01-05,专利权质押,91330200MA2AB1CD42,某银行,1,234,有效,是,330203",  # one cell too many
+        "Z9,2020-01-05,专利权质押,91330200MA2AB1CD42,某银行,100,有效,也许,330203",  # not 是/否
+        'Z10,2020-01-05,专利权质押,91330200MA2AB1CD42,"某银行\r\n宁波分行",100,有效,否,330203',  # newline in quotes
+        "Z11,2020-01-05,专利权质押",  # too few cells
+        "   ",  # blank record: skipped
+        "Z12,2020/1/5,专利权质押,91330200MA2AB1CD42,某银行,100,有效,否,330203",  # YYYY/M/D: the shared date grammar
+        "Z13,2020-01-05,专利权质押,91330200MA2AB1CD42,某银行,,有效,否,330203",  # no amount
+        "Z14,2020-01-05,,91330200MA2AB1CD42,某银行,5,有效,否,330203",  # no type
+        "",
+        "",
+    ]
+)
 
 
 def test_same_answers_on_finance_edge_cases():
@@ -121,20 +132,63 @@ def test_same_answers_on_finance_edge_cases():
 
 
 DATE_EDGES = [
-    "2020-01-05", "2020/1/5", "2020/01/05", "2020/12/31", "2020/1/31", "2020/11/5", "2020/2/29", "2021/2/29",
-    "1900/2/29", "2000/2/29", "2100-02-29", "2024-02-29", "0000-01-01", "0001-01-01", "9999-12-31", "2020-04-31",
-    "2020-1-05", "2020-01-5", "2020/1//5", "2020//1/5", "2020/123/5", "2020/1/123", "2020/0/5", "2020/1/0",
-    "2020-00-10", "2020/13/1", "20200105", "2020-01-05T00", "２０２０-01-05", "2020-01-0５", "2020/1/5/",
-    "/2020/1/5", "2020/1/5x", "202/01/05", "12020/1/5", "2020-01/05", "2020/01-05", "abcd/e/f", "2020/1/",
-    "2020//", "2020.1.5", "2020/１/5", "2020/1/ 5", "2020-1-5", "-2020/1/5", "+2020-01-05", "2020/1/5\n",
+    "2020-01-05",
+    "2020/1/5",
+    "2020/01/05",
+    "2020/12/31",
+    "2020/1/31",
+    "2020/11/5",
+    "2020/2/29",
+    "2021/2/29",
+    "1900/2/29",
+    "2000/2/29",
+    "2100-02-29",
+    "2024-02-29",
+    "0000-01-01",
+    "0001-01-01",
+    "9999-12-31",
+    "2020-04-31",
+    "2020-1-05",
+    "2020-01-5",
+    "2020/1//5",
+    "2020//1/5",
+    "2020/123/5",
+    "2020/1/123",
+    "2020/0/5",
+    "2020/1/0",
+    "2020-00-10",
+    "2020/13/1",
+    "20200105",
+    "2020-01-05T00",
+    "２０２０-01-05",
+    "2020-01-0５",
+    "2020/1/5/",
+    "/2020/1/5",
+    "2020/1/5x",
+    "202/01/05",
+    "12020/1/5",
+    "2020-01/05",
+    "2020/01-05",
+    "abcd/e/f",
+    "2020/1/",
+    "2020//",
+    "2020.1.5",
+    "2020/１/5",
+    "2020/1/ 5",
+    "2020-1-5",
+    "-2020/1/5",
+    "+2020-01-05",
+    "2020/1/5\n",
 ]
 
 
 COUNT_EDGES = ["1", "007", "0", "-0", "-1", "1.0", "1.5", "1,000", "", "x", "１", "+1", " 2 "]
 
 
-@pytest.mark.parametrize("column, cells, valid", [
-    ("filed_date", DATE_EDGES, 12), ("solved_date", DATE_EDGES + [""], 13), ("suspects", COUNT_EDGES, 5)])
+@pytest.mark.parametrize(
+    "column, cells, valid",
+    [("filed_date", DATE_EDGES, 12), ("solved_date", DATE_EDGES + [""], 13), ("suspects", COUNT_EDGES, 5)],
+)
 def test_few_distinct_values_read_once_as_the_field_reader_reads_them(column, cells, valid):
     """Dates and head counts are read once per distinct cell and spread back: every cell of a column
     in two chunks, each value repeated out of order, gets what the field's reader says of it."""
@@ -152,10 +206,11 @@ def test_few_distinct_values_read_once_as_the_field_reader_reads_them(column, ce
         except RowError as bad:
             expected = (None, bad.reason)
         assert (value, reason) == expected, cell
-    assert sum(r is None for r in reasons.to_pylist()[:len(cells)]) == valid  # it cannot pass by refusing all
+    assert sum(r is None for r in reasons.to_pylist()[: len(cells)]) == valid  # it cannot pass by refusing all
 
 
 # --- the JSON feeds (court, AMR cases): records decoded from pages --------------------------------------
+
 
 def json_row_by_row(pages, fields) -> tuple[list[tuple], list[tuple]]:
     """The reference, as the JSON feeds were read before: each record of each page through each
@@ -197,10 +252,13 @@ def assert_same_records(pages, source_name, period=None) -> tuple[int, int]:
     fields = connector(source_name).fields
     expected_rows, expected_rejected = json_row_by_row(pages, fields)
     parsed = read_records(pages, fields, period)
-    got_rows = [(r["source_page"], r["source_row"], *[as_value(f, r[f.column]) for f in fields])
-                for r in parsed.rows.table.to_pylist()]
-    assert got_rows == [(p, i, *[expected_value(f, v) for f, v in zip(fields, values)])
-                        for p, i, *values in expected_rows]
+    got_rows = [
+        (r["source_page"], r["source_row"], *[as_value(f, r[f.column]) for f in fields])
+        for r in parsed.rows.table.to_pylist()
+    ]
+    assert got_rows == [
+        (p, i, *[expected_value(f, v) for f, v in zip(fields, values)]) for p, i, *values in expected_rows
+    ]
     assert [(r.page, r.row, r.reason, r.record) for r in parsed.rejected] == expected_rejected
     return len(got_rows), len(parsed.rejected)
 
@@ -211,8 +269,10 @@ def court_pages(dataset, month: int, page_size: int = 500):
     from sandbox.timeutil import month_start_dt
 
     served = dataset.court.served_json(month_start_dt(month), month_start_dt(month + 1), dataset_as_of())
-    return [(n, [orjson.loads(r) for r in served[k:k + page_size]])
-            for n, k in enumerate(range(0, len(served), page_size), start=1)]
+    return [
+        (n, [orjson.loads(r) for r in served[k : k + page_size]])
+        for n, k in enumerate(range(0, len(served), page_size), start=1)
+    ]
 
 
 def dataset_as_of():
@@ -233,10 +293,17 @@ def test_json_feeds_same_answers_on_the_whole_default_dataset():
     for year in range(2018, 2026):
         for month in range(1, 13):
             i = ym(year, month)
-            for source, pages in (("court", court_pages(dataset, i)),
-                                  ("amr_cases", [(n, [orjson.loads(r) for r in items[k:k + 100]])
-                                                 for items in [served_json(dataset.amr, i, dataset_as_of())]
-                                                 for n, k in enumerate(range(0, len(items), 100), start=1)])):
+            for source, pages in (
+                ("court", court_pages(dataset, i)),
+                (
+                    "amr_cases",
+                    [
+                        (n, [orjson.loads(r) for r in items[k : k + 100]])
+                        for items in [served_json(dataset.amr, i, dataset_as_of())]
+                        for n, k in enumerate(range(0, len(items), 100), start=1)
+                    ],
+                ),
+            ):
                 rows, rejected = assert_same_records(pages, source)
                 totals[source][0] += rows
                 totals[source][1] += rejected
@@ -245,36 +312,97 @@ def test_json_feeds_same_answers_on_the_whole_default_dataset():
     assert totals["amr_cases"][0] > 10000 and totals["amr_cases"][1] > 50
 
 
-COURT_CASE = {"case_no": "(2020)浙02知民初1号", "case_type": "民事", "trial_level": "一审", "right_type": "专利",
-              "filed_date": "2020-03-02", "closed_date": "2020-03-20", "closing_method": "判决",
-              "claim_amount": 120000.5, "award_amount": 30000, "punitive_damages": False, "appealed": None,
-              "foreign_related": False, "court_code": "330200", "updated_at": "2020-03-20T10:11:12+08:00"}
+COURT_CASE = {
+    "case_no": "(2020)浙02知民初1号",
+    "case_type": "民事",
+    "trial_level": "一审",
+    "right_type": "专利",
+    "filed_date": "2020-03-02",
+    "closed_date": "2020-03-20",
+    "closing_method": "判决",
+    "claim_amount": 120000.5,
+    "award_amount": 30000,
+    "punitive_damages": False,
+    "appealed": None,
+    "foreign_related": False,
+    "court_code": "330200",
+    "updated_at": "2020-03-20T10:11:12+08:00",
+}
 # faults within the types the contract gives each key: the columns keep their vectorised paths
 COURT_TYPED_FAULTS = [
-    {}, {"case_no": ""}, {"case_no": "  "}, {"case_no": None}, {"case_type": "民事 "}, {"case_type": "民"},
-    {"case_type": None}, {"trial_level": "三审"}, {"right_type": "专利权"}, {"filed_date": "2020-02-30"},
-    {"filed_date": "2020/3/5"}, {"filed_date": "20200305"}, {"filed_date": None}, {"filed_date": " 2020-03-05 "},
-    {"closed_date": None}, {"closed_date": ""}, {"closed_date": "2021-13-01"}, {"closing_method": None},
-    {"closing_method": ""}, {"closing_method": "和解"}, {"claim_amount": None}, {"claim_amount": -1},
-    {"claim_amount": -0.0}, {"claim_amount": 0}, {"claim_amount": 1e16}, {"claim_amount": 0.1},
-    {"claim_amount": 123456789012345678}, {"award_amount": -0.01}, {"punitive_damages": None},
-    {"punitive_damages": True}, {"appealed": True}, {"foreign_related": None}, {"court_code": "330299"},
-    {"court_code": " 330203 "}, {"court_code": None}, {"updated_at": "2020-03-05T10:11:12Z"},
-    {"updated_at": "2020-03-05 10:11:12+08:00"}, {"updated_at": "2020-03-05T10:11:12"},
-    {"updated_at": "2020-02-30T10:00:00+08:00"}, {"updated_at": "2020-03-05T24:00:00+08:00"},
-    {"updated_at": "2020-03-05T10:11:12.5+08:00"}, {"updated_at": "2020-03-05T10:11:12+0800"},
-    {"updated_at": "0000-03-05T10:11:12+08:00"}, {"updated_at": " 2020-03-05T10:11:12+08:00 "},
-    {"updated_at": "2020-03-05T10:11:60+08:00"}, {"updated_at": "2020-03-05T10:11:12+24:00"},
-    {"updated_at": "2020-W10-4T10:11:12+08:00"}, {"updated_at": ""}, {"updated_at": None},
+    {},
+    {"case_no": ""},
+    {"case_no": "  "},
+    {"case_no": None},
+    {"case_type": "民事 "},
+    {"case_type": "民"},
+    {"case_type": None},
+    {"trial_level": "三审"},
+    {"right_type": "专利权"},
+    {"filed_date": "2020-02-30"},
+    {"filed_date": "2020/3/5"},
+    {"filed_date": "20200305"},
+    {"filed_date": None},
+    {"filed_date": " 2020-03-05 "},
+    {"closed_date": None},
+    {"closed_date": ""},
+    {"closed_date": "2021-13-01"},
+    {"closing_method": None},
+    {"closing_method": ""},
+    {"closing_method": "和解"},
+    {"claim_amount": None},
+    {"claim_amount": -1},
+    {"claim_amount": -0.0},
+    {"claim_amount": 0},
+    {"claim_amount": 1e16},
+    {"claim_amount": 0.1},
+    {"claim_amount": 123456789012345678},
+    {"award_amount": -0.01},
+    {"punitive_damages": None},
+    {"punitive_damages": True},
+    {"appealed": True},
+    {"foreign_related": None},
+    {"court_code": "330299"},
+    {"court_code": " 330203 "},
+    {"court_code": None},
+    {"updated_at": "2020-03-05T10:11:12Z"},
+    {"updated_at": "2020-03-05 10:11:12+08:00"},
+    {"updated_at": "2020-03-05T10:11:12"},
+    {"updated_at": "2020-02-30T10:00:00+08:00"},
+    {"updated_at": "2020-03-05T24:00:00+08:00"},
+    {"updated_at": "2020-03-05T10:11:12.5+08:00"},
+    {"updated_at": "2020-03-05T10:11:12+0800"},
+    {"updated_at": "0000-03-05T10:11:12+08:00"},
+    {"updated_at": " 2020-03-05T10:11:12+08:00 "},
+    {"updated_at": "2020-03-05T10:11:60+08:00"},
+    {"updated_at": "2020-03-05T10:11:12+24:00"},
+    {"updated_at": "2020-W10-4T10:11:12+08:00"},
+    {"updated_at": ""},
+    {"updated_at": None},
     {"case_type": "x", "court_code": "1"},  # two faults: the first key checked names the reason
 ]
 # values of types the contract does not give the key: read value by value
 COURT_ODD_FAULTS = [
-    {"case_no": 123}, {"case_no": ["a"]}, {"case_type": 1}, {"filed_date": 20200305}, {"closed_date": True},
-    {"closing_method": {"a": 1}}, {"claim_amount": "100.5"}, {"claim_amount": "1,000"}, {"claim_amount": True},
-    {"claim_amount": [1]}, {"award_amount": "abc"}, {"punitive_damages": 1}, {"punitive_damages": "true"},
-    {"appealed": 0}, {"court_code": 330200}, {"court_code": 330299.0}, {"updated_at": 5},
-    {"updated_at": ["2020-03-05T10:11:12+08:00"]}, {"claim_amount": float("nan")}, {"award_amount": float("inf")},
+    {"case_no": 123},
+    {"case_no": ["a"]},
+    {"case_type": 1},
+    {"filed_date": 20200305},
+    {"closed_date": True},
+    {"closing_method": {"a": 1}},
+    {"claim_amount": "100.5"},
+    {"claim_amount": "1,000"},
+    {"claim_amount": True},
+    {"claim_amount": [1]},
+    {"award_amount": "abc"},
+    {"punitive_damages": 1},
+    {"punitive_damages": "true"},
+    {"appealed": 0},
+    {"court_code": 330200},
+    {"court_code": 330299.0},
+    {"updated_at": 5},
+    {"updated_at": ["2020-03-05T10:11:12+08:00"]},
+    {"claim_amount": float("nan")},
+    {"award_amount": float("inf")},
 ]
 
 
@@ -282,8 +410,12 @@ def with_faults(base: dict, faults: list[dict]) -> list:
     """The valid record, then one record per fault: the record with those keys changed ({}: an
     empty object), then the record without a key it may lack and without one it may not."""
     optional, required = ("appealed", "updated_at") if "appealed" in base else ("closed_on", "updated_at")
-    return [dict(base), *[{**base, **fault} if fault else {} for fault in faults],
-            {k: v for k, v in base.items() if k != optional}, {k: v for k, v in base.items() if k != required}]
+    return [
+        dict(base),
+        *[{**base, **fault} if fault else {} for fault in faults],
+        {k: v for k, v in base.items() if k != optional},
+        {k: v for k, v in base.items() if k != required},
+    ]
 
 
 @pytest.mark.parametrize("faults", [COURT_TYPED_FAULTS, COURT_ODD_FAULTS], ids=["typed", "odd"])
@@ -294,27 +426,59 @@ def test_court_same_answers_on_faulty_records(faults):
     assert rows >= 3 and rejected >= len(faults) // 2  # it cannot pass by refusing all, nor by taking all
 
 
-AMR_CASE = {"case_id": "NBSJ-2020-000001", "category": "商标侵权", "opened_on": "2020-02-01", "closed_on": "2020-03-05",
-            "status": "已结案", "fine_yuan": 5000, "transferred_to_police": False, "online": True,
-            "region_code": "330203", "updated_at": "2020-03-05T10:00:00+08:00"}
+AMR_CASE = {
+    "case_id": "NBSJ-2020-000001",
+    "category": "商标侵权",
+    "opened_on": "2020-02-01",
+    "closed_on": "2020-03-05",
+    "status": "已结案",
+    "fine_yuan": 5000,
+    "transferred_to_police": False,
+    "online": True,
+    "region_code": "330203",
+    "updated_at": "2020-03-05T10:00:00+08:00",
+}
 AMR_FAULTS = [
-    {"case_id": ""}, {"category": "假冒"}, {"opened_on": "2020-02-30"}, {"closed_on": None}, {"status": "已撤销"},
-    {"status": "撤销"}, {"fine_yuan": 0}, {"fine_yuan": None}, {"fine_yuan": -5}, {"fine_yuan": 12.34},
-    {"transferred_to_police": None}, {"online": None}, {"region_code": "330299"}, {"updated_at": "yesterday"},
+    {"case_id": ""},
+    {"category": "假冒"},
+    {"opened_on": "2020-02-30"},
+    {"closed_on": None},
+    {"status": "已撤销"},
+    {"status": "撤销"},
+    {"fine_yuan": 0},
+    {"fine_yuan": None},
+    {"fine_yuan": -5},
+    {"fine_yuan": 12.34},
+    {"transferred_to_police": None},
+    {"online": None},
+    {"region_code": "330299"},
+    {"updated_at": "yesterday"},
 ]
 
 
 @pytest.mark.parametrize("odd", [False, True], ids=["typed", "odd"])
 def test_amr_cases_same_answers_on_faulty_records(odd):
     faults = AMR_FAULTS + ([{"fine_yuan": "5000"}, {"online": 1}, {"opened_on": 20200201}] if odd else [])
-    rows, rejected = assert_same_records([(1, with_faults(AMR_CASE, faults)), (2, [[], dict(AMR_CASE)])],
-                                         "amr_cases")
+    rows, rejected = assert_same_records([(1, with_faults(AMR_CASE, faults)), (2, [[], dict(AMR_CASE)])], "amr_cases")
     assert rows >= 4 and rejected >= 9
 
 
-@pytest.mark.parametrize("body", [b'{"a": NaN}', b'{"a": 1e400}', b'{"a": "\\ud800"}', b'{"a": -0.0, "a": 2}',
-                                  b'\xef\xbb\xbf{"a": 1}', b'{"a": 1,}', b"{'a': 1}", b'\xff{"a": 1}', b"",
-                                  b'{"a": [1, 2.5, "x", null, true]}', b'{"a": 18446744073709551615}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": NaN}',
+        b'{"a": 1e400}',
+        b'{"a": "\\ud800"}',
+        b'{"a": -0.0, "a": 2}',
+        b'\xef\xbb\xbf{"a": 1}',
+        b'{"a": 1,}',
+        b"{'a': 1}",
+        b'\xff{"a": 1}',
+        b"",
+        b'{"a": [1, 2.5, "x", null, true]}',
+        b'{"a": 18446744073709551615}',
+    ],
+)
 def test_json_pages_decode_as_the_standard_library_decodes_them(body):
     """orjson reads the pages; what it refuses, the standard library decides: the same documents
     and the same refusals as before (a body with an integer beyond 64 bits aside: see decode_json)."""

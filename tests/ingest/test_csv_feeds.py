@@ -51,16 +51,19 @@ def test_police_year_loads_every_row_quirks_included(raw_db, endpoint_for):
     report = ingest_months("police", YEAR, raw_db, endpoint_for("ipkpi_police"))
     assert report.count("loaded") == 12
     expected = sum(len(DATASET.police_rows(p)) for p in YEAR)
-    (loaded,), = query(raw_db, "SELECT count(*) FROM raw.police_cases")
-    (quarantined,), = query(raw_db, "SELECT count(*) FROM quarantine.rows WHERE source = 'police'")
+    ((loaded,),) = query(raw_db, "SELECT count(*) FROM raw.police_cases")
+    ((quarantined,),) = query(raw_db, "SELECT count(*) FROM quarantine.rows WHERE source = 'police'")
     assert loaded + quarantined == expected
     files = [DATASET.police_file(p)[0] for p in YEAR]
     assert all(b"\r\n" in f for f in files)  # the files really are CRLF …
     assert any(b"/" in f.split(b"\r\n")[1] for f in files)  # … with YYYY/M/D dates somewhere
     # an amount written with thousands separators arrives exact
     truth = {(p, r["案件编号"]): r for p in YEAR for r in DATASET.police_rows(p)}
-    sample = query(raw_db, "SELECT l.period, c.case_id, c.amount_yuan, c.filed_date FROM raw.police_cases c "
-                           "JOIN raw.loads l USING (load_id)")
+    sample = query(
+        raw_db,
+        "SELECT l.period, c.case_id, c.amount_yuan, c.filed_date FROM raw.police_cases c "
+        "JOIN raw.loads l USING (load_id)",
+    )
     with_commas = [row for row in sample if "," in truth[row[:2]]["涉案金额（元）"]]
     assert with_commas
     for period, case_id, amount, filed in with_commas:
@@ -79,12 +82,14 @@ def test_finance_bom_uscc_and_masked_token(raw_db, endpoint_for):
     endpoint = endpoint_for("ipkpi_finance")
     ingest_months("finance", YEAR, raw_db, endpoint)
     expected = sum(len(DATASET.finance_rows(p)) for p in YEAR)
-    (loaded,), = query(raw_db, "SELECT count(*) FROM raw.finance_pledges")
+    ((loaded,),) = query(raw_db, "SELECT count(*) FROM raw.finance_pledges")
     reasons = dict(query(raw_db, "SELECT reason, count(*) FROM quarantine.rows WHERE source = 'finance' GROUP BY 1"))
     assert loaded + sum(reasons.values()) == expected
     assert reasons.get("invalid_uscc:出质人统一社会信用代码", 0) > 0  # the dataset's traps are caught …
     assert DATASET.finance_file("2020-01")[0].startswith(b"\xef\xbb\xbf")  # … the file has its BOM …
-    assert query(raw_db, "SELECT count(*) FROM raw.finance_pledges WHERE left(registration_no, 1) = %s", ("\ufeff",)) == [(0,)]
+    assert query(
+        raw_db, "SELECT count(*) FROM raw.finance_pledges WHERE left(registration_no, 1) = %s", ("\ufeff",)
+    ) == [(0,)]
     # … and the credential never reaches the archive
     urls = [u for (u,) in query(raw_db, "SELECT url FROM raw.fetches")]
     assert urls and all("access_token=***" in u and endpoint.password not in u for u in urls)
@@ -93,12 +98,15 @@ def test_finance_bom_uscc_and_masked_token(raw_db, endpoint_for):
     assert {"有效", "已注销"} <= statuses
 
 
-@pytest.mark.parametrize("source, conn_id, body, problem", [
-    ("police", "ipkpi_police", "案件编号,立案日期\r\n".encode("gbk") + b"\xff\xfe\xfa", "not valid gbk"),
-    ("police", "ipkpi_police", "案件编号,立案日期\r\nA1,2020-01-01\r\n".encode("gbk"), "columns missing"),
-    ("finance", "ipkpi_finance", b"\xef\xbb\xbf\xd5\xe2\xca\xc7", "not valid utf-8-sig"),
-    ("finance", "ipkpi_finance", b"", "empty file"),
-])
+@pytest.mark.parametrize(
+    "source, conn_id, body, problem",
+    [
+        ("police", "ipkpi_police", "案件编号,立案日期\r\n".encode("gbk") + b"\xff\xfe\xfa", "not valid gbk"),
+        ("police", "ipkpi_police", "案件编号,立案日期\r\nA1,2020-01-01\r\n".encode("gbk"), "columns missing"),
+        ("finance", "ipkpi_finance", b"\xef\xbb\xbf\xd5\xe2\xca\xc7", "not valid utf-8-sig"),
+        ("finance", "ipkpi_finance", b"", "empty file"),
+    ],
+)
 def test_malformed_files_fail_naming_source_period_url(raw_db, static_server, source, conn_id, body, problem):
     endpoint = Endpoint(conn_id, static_server(body), "secret-token")
     with pytest.raises(FeedError) as err:

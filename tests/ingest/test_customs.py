@@ -32,13 +32,14 @@ def test_month_loads_rows_without_the_total_row(raw_db, endpoint_for):
     assert len(rows) + len(quarantined) == len(expected)
     assert "合计" not in {r[0] for r in rows}
     # the totals row is kept for the totals check, and covers every row (放行 included)
-    (qty, value, data_rows), = query(raw_db, "SELECT quantity, value_wan, data_rows FROM raw.customs_workbook_totals")
+    ((qty, value, data_rows),) = query(raw_db, "SELECT quantity, value_wan, data_rows FROM raw.customs_workbook_totals")
     assert data_rows == len(expected)
     assert qty == sum(r["数量（件）"] for r in expected)
     assert value * 10000 == sum(r["案值_元"] for r in expected)  # the truth keeps 元
     # every row carries its load and sheet position
-    positions = query(raw_db, "SELECT min(source_row), count(DISTINCT source_row), count(DISTINCT load_id) "
-                              "FROM raw.customs_seizures")
+    positions = query(
+        raw_db, "SELECT min(source_row), count(DISTINCT source_row), count(DISTINCT load_id) FROM raw.customs_seizures"
+    )
     assert positions[0][0] >= 4 and positions[0][1] == len(rows) and positions[0][2] == 1
 
 
@@ -55,8 +56,11 @@ def test_rerun_is_idempotent_and_rechecks_cheaply(raw_db, endpoint_for):
 
 def test_unpublished_month_is_not_zero(raw_db, endpoint_for, sandbox_credentials):
     published = Dataset().customs_versions("2020-02")[0].published_at
-    early = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials,
-                                                         as_of=(published - timedelta(seconds=1)).isoformat()))
+    early = start_server(
+        "127.0.0.1",
+        0,
+        SandboxConfig(credentials=sandbox_credentials, as_of=(published - timedelta(seconds=1)).isoformat()),
+    )
     try:
         report = ingest_months("customs", ["2020-02"], raw_db, endpoint_for("ipkpi_customs", early))
     finally:
@@ -68,8 +72,11 @@ def test_unpublished_month_is_not_zero(raw_db, endpoint_for, sandbox_credentials
 
 def test_reissued_workbook_replaces_the_month_and_keeps_the_old(raw_db, endpoint_for, sandbox_credentials):
     dataset = Dataset()
-    reissued = next(p for p in (f"{y}-{m:02d}" for y in range(2018, 2026) for m in range(1, 13))
-                    if len(dataset.customs_versions(p)) > 1)
+    reissued = next(
+        p
+        for p in (f"{y}-{m:02d}" for y in range(2018, 2026) for m in range(1, 13))
+        if len(dataset.customs_versions(p)) > 1
+    )
     first, second = dataset.customs_versions(reissued)[:2]
     between = first.published_at + (second.published_at - first.published_at) / 2
     old = start_server("127.0.0.1", 0, SandboxConfig(credentials=sandbox_credentials, as_of=between.isoformat()))
@@ -77,10 +84,10 @@ def test_reissued_workbook_replaces_the_month_and_keeps_the_old(raw_db, endpoint
         ingest_months("customs", [reissued], raw_db, endpoint_for("ipkpi_customs", old))
     finally:
         old.stop()
-    (first_load,), = query(raw_db, "SELECT current_load_id FROM raw.source_months")
+    ((first_load,),) = query(raw_db, "SELECT current_load_id FROM raw.source_months")
     report = ingest_months("customs", [reissued], raw_db, endpoint_for("ipkpi_customs"))
     assert report.months[0].outcome == "loaded"
-    (current,), = query(raw_db, "SELECT current_load_id FROM raw.source_months")
+    ((current,),) = query(raw_db, "SELECT current_load_id FROM raw.source_months")
     assert current != first_load
     # both versions are kept; each load holds its own workbook's rows
     per_load = dict(query(raw_db, "SELECT load_id, count(*) FROM raw.customs_seizures GROUP BY load_id"))
@@ -110,6 +117,7 @@ def test_malformed_workbook_fails_naming_source_period_url_and_is_kept(raw_db, s
 
 # --- the workbook typing rules: calamine's reading held to openpyxl's, row by row -------------------------
 
+
 def openpyxl_reading(body: bytes, period: str):
     """The reference, as the workbook was read before calamine: openpyxl's cells, each row through
     the field readers in the connector's order (the first bad field names the reason)."""
@@ -123,7 +131,7 @@ def openpyxl_reading(body: bytes, period: str):
     next(rows), next(rows)
     good, bad, data_rows = [], [], 0
     for number, cells in enumerate(rows, start=4):
-        cells = tuple(cells[:len(HEADER)]) + (None,) * (len(HEADER) - len(cells))
+        cells = tuple(cells[: len(HEADER)]) + (None,) * (len(HEADER) - len(cells))
         if all(c is None or c == "" for c in cells):
             continue
         if isinstance(cells[0], str) and cells[0].strip() == "合计":
@@ -204,7 +212,19 @@ def edge_workbook(rows, *, sheet="查获明细", header=None, total=True) -> byt
 def edge_rows():
     import datetime as dt
 
-    good = [1, "NBHG202003000001", dt.datetime(2020, 3, 5), "出口", "货运", "商标权", "服装", 120, 1.23456, "龙腾", "没收"]
+    good = [
+        1,
+        "NBHG202003000001",
+        dt.datetime(2020, 3, 5),
+        "出口",
+        "货运",
+        "商标权",
+        "服装",
+        120,
+        1.23456,
+        "龙腾",
+        "没收",
+    ]
 
     def row(**changes):
         cells = list(good)
@@ -214,16 +234,54 @@ def edge_rows():
 
     return [
         good,
-        row(c1=None), row(c1="  "), row(c1=12345), row(c1=1.5),  # 查扣编号: blank, number as text
-        row(c2="2020-03-05"), row(c2=43895), row(c2=dt.datetime(2020, 4, 1)), row(c2=dt.datetime(2020, 3, 5, 13, 30)),
-        row(c2=None), row(c2=dt.date(2020, 3, 31)), row(c2=True),  # 查获日期: an Excel date cell in the month, only
-        row(c3="出口 "), row(c3="出境"), row(c4=None), row(c5="商标"),  # enumerations
-        row(c9=None), row(c9=""), row(c9="净网"), row(c9="x"), row(c10="放行"), row(c10=1),
-        row(c7=5.0), row(c7=1.5), row(c7=-3), row(c7="12"), row(c7=" 7 "), row(c7=None), row(c7=True), row(c7="1,000"),
-        row(c8=0.00005), row(c8=2.00005), row(c8=-1.5), row(c8="3.5"), row(c8="abc"), row(c8=None), row(c8=False),
-        row(c8=7), row(c8=-0.0), row(c8=1e-05),
-        row(c0="x"), row(c0=2.5), row(c0=None), row(c0=True), row(c0=7.0),  # 序号: kept when a whole number
-        row(c6=42), row(c6=dt.datetime(2020, 3, 1)), row(c6=None), row(c6=" 鞋帽 "),  # 商品类别: free text
+        row(c1=None),
+        row(c1="  "),
+        row(c1=12345),
+        row(c1=1.5),  # 查扣编号: blank, number as text
+        row(c2="2020-03-05"),
+        row(c2=43895),
+        row(c2=dt.datetime(2020, 4, 1)),
+        row(c2=dt.datetime(2020, 3, 5, 13, 30)),
+        row(c2=None),
+        row(c2=dt.date(2020, 3, 31)),
+        row(c2=True),  # 查获日期: an Excel date cell in the month, only
+        row(c3="出口 "),
+        row(c3="出境"),
+        row(c4=None),
+        row(c5="商标"),  # enumerations
+        row(c9=None),
+        row(c9=""),
+        row(c9="净网"),
+        row(c9="x"),
+        row(c10="放行"),
+        row(c10=1),
+        row(c7=5.0),
+        row(c7=1.5),
+        row(c7=-3),
+        row(c7="12"),
+        row(c7=" 7 "),
+        row(c7=None),
+        row(c7=True),
+        row(c7="1,000"),
+        row(c8=0.00005),
+        row(c8=2.00005),
+        row(c8=-1.5),
+        row(c8="3.5"),
+        row(c8="abc"),
+        row(c8=None),
+        row(c8=False),
+        row(c8=7),
+        row(c8=-0.0),
+        row(c8=1e-05),
+        row(c0="x"),
+        row(c0=2.5),
+        row(c0=None),
+        row(c0=True),
+        row(c0=7.0),  # 序号: kept when a whole number
+        row(c6=42),
+        row(c6=dt.datetime(2020, 3, 1)),
+        row(c6=None),
+        row(c6=" 鞋帽 "),  # 商品类别: free text
         [None] * 11,  # a blank row in the middle: skipped
         row(c7="x", c10="撤回"),  # two faults: 处置状态 is checked before 数量
         row(c1=None, c2=None),
@@ -254,17 +312,21 @@ def test_an_error_cell_reads_as_empty():
     out = io.BytesIO()
     workbook.save(out)
     rows, rejected, _ = calamine_reading(out.getvalue(), "2020-03")
-    assert [r[2:] for r in rows] == [("NBHG202003000001", "2020-03-05", "出口", "货运", "商标权", None, "没收", "120",
-                                      "1.5000", "1", "服装")]
+    assert [r[2:] for r in rows] == [
+        ("NBHG202003000001", "2020-03-05", "出口", "货运", "商标权", None, "没收", "120", "1.5000", "1", "服装")
+    ]
     assert [(r[0], r[1]) for r in rejected] == [(5, "missing:查扣编号")]
 
 
-@pytest.mark.parametrize("body, problem", [
-    (lambda: edge_workbook([], sheet="Sheet1"), "sheet '查获明细' missing"),
-    (lambda: edge_workbook([], header=("序号", "编号")), "header row differs from the contract"),
-    (lambda: edge_workbook(edge_rows()[:3], total=False), "no 合计 row after the data rows"),
-    (lambda: b"PK\x03\x04 not really a zip", "not a readable XLSX workbook"),
-])
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        (lambda: edge_workbook([], sheet="Sheet1"), "sheet '查获明细' missing"),
+        (lambda: edge_workbook([], header=("序号", "编号")), "header row differs from the contract"),
+        (lambda: edge_workbook(edge_rows()[:3], total=False), "no 合计 row after the data rows"),
+        (lambda: b"PK\x03\x04 not really a zip", "not a readable XLSX workbook"),
+    ],
+)
 def test_a_workbook_off_the_contract_fails_naming_source_period_and_url(body, problem):
     with pytest.raises(FeedError, match=problem) as err:
         calamine_reading(body(), "2020-03")

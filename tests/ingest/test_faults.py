@@ -44,16 +44,20 @@ def raw_fingerprint(dsn: str) -> dict[str, tuple]:
             cols = [c.name for c in connector(source).columns]
             digest = conn.execute(
                 f"SELECT count(*), md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM "
-                f"(SELECT concat_ws(',', source_page, source_row, {', '.join(cols)}) AS r FROM {table}) t").fetchone()
+                f"(SELECT concat_ws(',', source_page, source_row, {', '.join(cols)}) AS r FROM {table}) t"
+            ).fetchone()
             out[table] = digest
         out["quarantine"] = conn.execute(
             "SELECT count(*), md5(coalesce(string_agg(concat_ws(',', source, period, source_page, source_row, reason),"
-            " '|' ORDER BY source, period, source_page, source_row), '')) FROM quarantine.rows").fetchone()
+            " '|' ORDER BY source, period, source_page, source_row), '')) FROM quarantine.rows"
+        ).fetchone()
         out["months"] = conn.execute(
             "SELECT count(*), md5(coalesce(string_agg(concat_ws(',', source, period, status), '|' "
-            "ORDER BY source, period), '')) FROM raw.source_months").fetchone()
-        dupes = conn.execute("SELECT count(*) FROM (SELECT case_no, updated_at FROM raw.court_cases "
-                             "GROUP BY 1, 2 HAVING count(*) > 1) d").fetchone()[0]
+            "ORDER BY source, period), '')) FROM raw.source_months"
+        ).fetchone()
+        dupes = conn.execute(
+            "SELECT count(*) FROM (SELECT case_no, updated_at FROM raw.court_cases GROUP BY 1, 2 HAVING count(*) > 1) d"
+        ).fetchone()[0]
         assert dupes == 0
     return out
 
@@ -85,8 +89,18 @@ def reference(warehouse, sandbox, sandbox_credentials):
 
 
 def faulty(credentials, rate: float, kinds, seed: int):
-    return start_server("127.0.0.1", 0, SandboxConfig(credentials=credentials, fault_rate=rate, fault_kinds=kinds,
-                                                        fault_seed=seed, retry_after=0, timeout_delay=1.5))
+    return start_server(
+        "127.0.0.1",
+        0,
+        SandboxConfig(
+            credentials=credentials,
+            fault_rate=rate,
+            fault_kinds=kinds,
+            fault_seed=seed,
+            retry_after=0,
+            timeout_delay=1.5,
+        ),
+    )
 
 
 @pytest.mark.parametrize("kind", ["429", "500", "502", "503", "reset", "timeout", "short_page"])

@@ -45,10 +45,19 @@ def test_killed_mid_load_leaves_nothing_and_rerun_loads_once(raw_db, endpoint_fo
     from ingest.runner import ingest_months
 
     endpoint = endpoint_for("ipkpi_finance")
-    args = {"source": "finance", "period": "2020-06", "dsn": raw_db,
-            "endpoint": {"conn_id": endpoint.conn_id, "host": endpoint.host, "password": endpoint.password}}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args)], cwd=ROOT, stdout=subprocess.PIPE,
-                             text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    args = {
+        "source": "finance",
+        "period": "2020-06",
+        "dsn": raw_db,
+        "endpoint": {"conn_id": endpoint.conn_id, "host": endpoint.host, "password": endpoint.password},
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, json.dumps(args)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert child.stdout.readline().strip() == "MIDWAY"
     time.sleep(0.3)  # the first half of the rows is inside the open COPY
     child.send_signal(signal.SIGKILL)
@@ -62,8 +71,9 @@ def test_killed_mid_load_leaves_nothing_and_rerun_loads_once(raw_db, endpoint_fo
     report = ingest_months("finance", ["2020-06"], raw_db, endpoint)
     loaded = report.months[0].rows
     assert loaded > 0
-    assert query(raw_db, "SELECT count(*), count(DISTINCT (source_page, source_row)) FROM raw.finance_pledges") \
-        == [(loaded, loaded)]
+    assert query(raw_db, "SELECT count(*), count(DISTINCT (source_page, source_row)) FROM raw.finance_pledges") == [
+        (loaded, loaded)
+    ]
 
 
 def test_rerun_of_a_change_feed_window_adds_no_versions(raw_db, endpoint_for):
@@ -71,8 +81,10 @@ def test_rerun_of_a_change_feed_window_adds_no_versions(raw_db, endpoint_for):
 
     endpoint = endpoint_for("ipkpi_court")
     ingest_months("court", ["2020-05", "2020-06"], raw_db, endpoint)
-    state = "SELECT (SELECT count(*) FROM raw.court_cases), (SELECT count(*) FROM raw.loads), " \
-            "(SELECT string_agg(source || period || status || current_load_id, ',' ORDER BY period) FROM raw.source_months)"
+    state = (
+        "SELECT (SELECT count(*) FROM raw.court_cases), (SELECT count(*) FROM raw.loads), "
+        "(SELECT string_agg(source || period || status || current_load_id, ',' ORDER BY period) FROM raw.source_months)"
+    )
     before = query(raw_db, state)
     report = ingest_months("court", ["2020-05", "2020-06"], raw_db, endpoint)
     assert [m.outcome for m in report.months] == ["same_content", "same_content"]

@@ -62,6 +62,7 @@ def sandbox_mart(mart_settings):
     server = start_server("127.0.0.1", 0, SandboxConfig(credentials=secrets))
     url = server.url
     try:
+
         def ingest(first: str, last: str) -> None:
             for source, conn_id in SOURCES.items():
                 endpoint = Endpoint(conn_id, url, secrets[conn_id.removeprefix("ipkpi_")])
@@ -72,8 +73,9 @@ def sandbox_mart(mart_settings):
         ingest("2025-01", "2025-12")
         harness.dbt(["build"], dsn, home, publication_id="pub-tests-mart")  # incremental, every dbt test
         incremental = harness.snapshot(dsn)
-        harness.dbt(["build", "--full-refresh", "--exclude", "resource_type:test"], dsn, home,
-                    publication_id="pub-tests-mart")
+        harness.dbt(
+            ["build", "--full-refresh", "--exclude", "resource_type:test"], dsn, home, publication_id="pub-tests-mart"
+        )
         full = harness.snapshot(dsn)
     finally:
         server.stop()

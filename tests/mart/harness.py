@@ -26,8 +26,12 @@ def mart_settings(env: dict | None = None):
     from ipkpi.config import Settings
 
     env = env or MART_ENV
-    return Settings(home=Path(env["IPKPI_HOME"]).resolve(), pg_port=int(env["IPKPI_PG_PORT"]),
-                    airflow_port=int(env["IPKPI_AIRFLOW_PORT"]), sandbox_port=int(env["IPKPI_SANDBOX_PORT"]))
+    return Settings(
+        home=Path(env["IPKPI_HOME"]).resolve(),
+        pg_port=int(env["IPKPI_PG_PORT"]),
+        airflow_port=int(env["IPKPI_AIRFLOW_PORT"]),
+        sandbox_port=int(env["IPKPI_SANDBOX_PORT"]),
+    )
 
 
 def fresh_database(settings, name: str) -> str:
@@ -55,15 +59,18 @@ def dbt(args: list[str], dsn: str, home: Path, publication_id: str = "pub-test")
 
 def kpi_values(dsn: str, schema: str = "marts") -> dict[tuple[str, str, str, str], Decimal | None]:
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute(sql.SQL("SELECT kpi_code, grain, period, region_code, value FROM {}.kpi_values").format(
-            sql.Identifier(schema))).fetchall()
+        rows = conn.execute(
+            sql.SQL("SELECT kpi_code, grain, period, region_code, value FROM {}.kpi_values").format(
+                sql.Identifier(schema)
+            )
+        ).fetchall()
     return {(k, g, p, r): v for k, g, p, r, v in rows}
 
 
 # business content of the mart: bookkeeping columns (processed_at, computed_at, publication ids) left out
 SNAPSHOT_QUERIES = {
     "kpi_values": "SELECT kpi_code, grain, period, region_code, value, unit, is_complete, months_covered, prev_value,"
-                  " yoy_growth_pct, target_value, attainment_pct, target_met FROM marts.kpi_values",
+    " yoy_growth_pct, target_value, attainment_pct, target_met FROM marts.kpi_values",
     "kpi_breakdown": "SELECT kpi_code, grain, period, region_code, dimension, member, value FROM marts.kpi_breakdown",
     "fct_court_cases": "SELECT * FROM marts.fct_court_cases",
     "fct_enforcement_cases": "SELECT * FROM marts.fct_enforcement_cases",
@@ -89,8 +96,11 @@ def diff(a: dict[str, set], b: dict[str, set], limit: int = 5) -> dict[str, dict
     for name in a:
         only_a, only_b = a[name] - b[name], b[name] - a[name]
         if only_a or only_b:
-            out[name] = {"only_first": sorted(only_a, key=repr)[:limit], "only_second": sorted(only_b, key=repr)[:limit],
-                         "counts": (len(only_a), len(only_b))}
+            out[name] = {
+                "only_first": sorted(only_a, key=repr)[:limit],
+                "only_second": sorted(only_b, key=repr)[:limit],
+                "counts": (len(only_a), len(only_b)),
+            }
     return out
 
 

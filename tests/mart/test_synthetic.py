@@ -20,8 +20,11 @@ def query(dsn: str, statement: str, params=()) -> list[tuple]:
 def test_every_kpi_cell_equals_the_oracle(synthetic_mart):
     expected = synthetic.expected_kpis(synthetic_mart["world"], upto=2)
     got = harness.kpi_values(synthetic_mart["dsn"])
-    wrong = [(k, expected[k], got.get(k, "missing")) for k in expected
-             if k not in got or not harness.same_value(k[0], got[k], expected[k])]
+    wrong = [
+        (k, expected[k], got.get(k, "missing"))
+        for k in expected
+        if k not in got or not harness.same_value(k[0], got[k], expected[k])
+    ]
     extra = sorted(k for k in got if k not in expected)
     assert not wrong, f"{len(wrong)} cells differ, e.g. {wrong[:5]}"
     assert not extra, f"{len(extra)} cells the oracle has not (e.g. {extra[:5]})"
@@ -52,15 +55,20 @@ def test_late_changes_reach_published_periods(synthetic_mart):
 
 def test_month_rows_only_for_loaded_months(synthetic_mart):
     dsn = synthetic_mart["dsn"]
-    assert query(dsn, "SELECT count(*) FROM marts.kpi_values WHERE kpi_code = 'police_cases_filed' "
-                      "AND period = '2020-06'") == [(0,)]  # never published: no row, not 0
-    (complete, months), = query(dsn, "SELECT is_complete, months_covered FROM marts.kpi_values WHERE "
-                                     "kpi_code = 'police_cases_filed' AND grain = 'year' AND period = '2020' "
-                                     "AND region_code = '330200'")
+    assert query(
+        dsn, "SELECT count(*) FROM marts.kpi_values WHERE kpi_code = 'police_cases_filed' AND period = '2020-06'"
+    ) == [(0,)]  # never published: no row, not 0
+    ((complete, months),) = query(
+        dsn,
+        "SELECT is_complete, months_covered FROM marts.kpi_values WHERE "
+        "kpi_code = 'police_cases_filed' AND grain = 'year' AND period = '2020' "
+        "AND region_code = '330200'",
+    )
     assert (complete, months) == (False, 11)
     # a loaded month without records is 0, for the city and every district
-    zeros = query(dsn, "SELECT count(*) FROM marts.kpi_values WHERE kpi_code = 'court_punitive_damages_cases' "
-                       "AND value = 0")
+    zeros = query(
+        dsn, "SELECT count(*) FROM marts.kpi_values WHERE kpi_code = 'court_punitive_damages_cases' AND value = 0"
+    )
     assert zeros[0][0] > 0
 
 
@@ -84,10 +92,15 @@ def test_statistics_gaps_and_bad_documents(synthetic_mart):
     # the check the gate reads: 2020-07 was bad in step 1 and fixed by revision 2; 2021-03 stays bad
     step1 = {(r[0], r[1], r[2]) for r in synthetic_mart["step1"]["ytd_violations"]}
     assert ("2020-07", "pct_applications", "330200") in step1
-    rows = query(dsn, "SELECT period, indicator, region_code, revision, ytd_value, previous_ytd_value "
-                      "FROM intermediate.int_amr__statistics_ytd_violations ORDER BY period")
-    assert [(p, i, r, rev) for p, i, r, rev, *_ in rows] == [("2021-03", "patent_grants_design", "330200", 1),
-                                                            ("2021-06", "patent_grants_invention", "330200", 2)]
+    rows = query(
+        dsn,
+        "SELECT period, indicator, region_code, revision, ytd_value, previous_ytd_value "
+        "FROM intermediate.int_amr__statistics_ytd_violations ORDER BY period",
+    )
+    assert [(p, i, r, rev) for p, i, r, rev, *_ in rows] == [
+        ("2021-03", "patent_grants_design", "330200", 1),
+        ("2021-06", "patent_grants_invention", "330200", 2),
+    ]
     assert all(ytd == 0 and previous > 0 for *_, ytd, previous in rows)
     # 2021-06 rev 2 was quarantined whole by the loader: it still wins over the good rev 1
     assert ("invention_patents_in_force", "month", "2021-06", "330200") not in cells
@@ -111,9 +124,11 @@ def test_previous_value_and_growth(synthetic_mart):
 
 
 def test_standing_norm_target(synthetic_mart):
-    rows = query(synthetic_mart["dsn"],
-                 "SELECT period, value, target_value, attainment_pct, target_met FROM marts.kpi_values "
-                 "WHERE kpi_code = 'amr_closure_rate' AND grain = 'year' AND region_code = '330200' ORDER BY period")
+    rows = query(
+        synthetic_mart["dsn"],
+        "SELECT period, value, target_value, attainment_pct, target_met FROM marts.kpi_values "
+        "WHERE kpi_code = 'amr_closure_rate' AND grain = 'year' AND region_code = '330200' ORDER BY period",
+    )
     by_year = {r[0]: r[1:] for r in rows}
     assert by_year["2019"][1:] == (None, None, None)  # the norm starts in 2020
     for year in ("2020", "2021"):
@@ -123,15 +138,25 @@ def test_standing_norm_target(synthetic_mart):
         assert met == (value >= 95)
 
 
-@pytest.mark.parametrize("dimension,kpi", [("case_type", "court_cases_received"), ("right_type", "court_cases_closed"),
-                                           ("category", "amr_cases_closed"), ("offence", "police_cases_filed"),
-                                           ("pledge_type", "ip_pledge_amount"), ("channel", "customs_seizure_batches"),
-                                           ("direction", "customs_seizure_value")])
+@pytest.mark.parametrize(
+    "dimension,kpi",
+    [
+        ("case_type", "court_cases_received"),
+        ("right_type", "court_cases_closed"),
+        ("category", "amr_cases_closed"),
+        ("offence", "police_cases_filed"),
+        ("pledge_type", "ip_pledge_amount"),
+        ("channel", "customs_seizure_batches"),
+        ("direction", "customs_seizure_value"),
+    ],
+)
 def test_breakdowns_add_up(synthetic_mart, dimension, kpi):
-    rows = query(synthetic_mart["dsn"],
-                 "SELECT b.grain, b.period, sum(b.value), max(v.value) FROM marts.kpi_breakdown b "
-                 "JOIN marts.kpi_values v ON v.kpi_code = b.kpi_code AND v.grain = b.grain AND v.period = b.period "
-                 "AND v.region_code = '330200' WHERE b.kpi_code = %s AND b.dimension = %s GROUP BY 1, 2",
-                 (kpi, dimension))
+    rows = query(
+        synthetic_mart["dsn"],
+        "SELECT b.grain, b.period, sum(b.value), max(v.value) FROM marts.kpi_breakdown b "
+        "JOIN marts.kpi_values v ON v.kpi_code = b.kpi_code AND v.grain = b.grain AND v.period = b.period "
+        "AND v.region_code = '330200' WHERE b.kpi_code = %s AND b.dimension = %s GROUP BY 1, 2",
+        (kpi, dimension),
+    )
     assert rows and all(total == city for _, _, total, city in rows)
     assert {g for g, *_ in rows} == {"month", "year"}

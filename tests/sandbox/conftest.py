@@ -1,8 +1,7 @@
 import pytest
+from sbx_helpers import CREDS
 
 from sandbox import Dataset, SandboxConfig, start_server
-
-from sbx_helpers import CREDS
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """AMR: enforcement cases (cursor paging) and the statistics return."""
-import requests
 
+import requests
 from sbx_helpers import CREDS
 
 H = {"X-Api-Key": CREDS["amr"]}
@@ -43,14 +43,13 @@ def test_cursor_paging(server, dataset):
     assert [x["case_id"] for x in items] == [x["case_id"] for x in truth]
     assert len({x["case_id"] for x in items}) == len(items)
     for x in items:
-        touched = {x["opened_on"][:7], (x["closed_on"] or "")[:7], x["updated_at"][:7]}
         assert x["status"] in ("办理中", "已结案", "已撤销")
         assert x["region_code"]
     cursor = cases(server, "2020-06").json()["next_cursor"]
-    assert cases(server, "2020-07", cursor).status_code == 400          # bound to its month
+    assert cases(server, "2020-07", cursor).status_code == 400  # bound to its month
     assert cases(server, "2020-06", "garbage!").status_code == 400
     assert cases(server, "2020-06", cursor[:-2] + "AA").status_code == 400
-    assert cases(server, "2020-06", cursor).status_code == 200            # does not expire
+    assert cases(server, "2020-06", cursor).status_code == 200  # does not expire
     assert cases(server, "2020-6").status_code == 400
 
 
@@ -96,13 +95,17 @@ def test_statistics_document(server):
 
 def test_district_starts_later(dataset):
     def has(period):
-        return any(r["indicator"] == "pct_applications" and r["region"] == "330213"
-                   for r in dataset.amr_statistics(period)["rows"])
+        return any(
+            r["indicator"] == "pct_applications" and r["region"] == "330213"
+            for r in dataset.amr_statistics(period)["rows"]
+        )
+
     assert not has("2021-03") and has("2021-04")
 
 
 def test_revision_two(dataset, make_server):
     from sandbox.timeutil import ym_str
+
     revised = [i for i, docs in dataset.stats.documents().items() if len(docs) > 1]
     assert revised
     i = revised[0]
@@ -113,8 +116,12 @@ def test_revision_two(dataset, make_server):
     d2 = stats(after, ym_str(i)).json()
     assert (d1["revision"], d2["revision"]) == (1, 2)
     assert d1["rows"] != d2["rows"]
-    assert stats(make_server(as_of=(r1.published_at.replace(year=r1.published_at.year - 1)).isoformat()),
-                 ym_str(i)).status_code == 404
+    assert (
+        stats(
+            make_server(as_of=(r1.published_at.replace(year=r1.published_at.year - 1)).isoformat()), ym_str(i)
+        ).status_code
+        == 404
+    )
 
 
 def test_default_ytd_never_decreases(dataset):

@@ -1,19 +1,23 @@
 """The publication calendar: each agency's rhythm, late months, re-issue windows, and the
 truth API `Dataset.publication_events` agreeing with what the HTTP server serves."""
+
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 import requests
+from sbx_helpers import CREDS
 
 from sandbox import Dataset
-from sandbox.config import (PUBLICATION_LAGS, PUBLICATION_LATE_EXTRA, PUBLICATION_LATE_RATE,
-                            REISSUE_MAX_MONTHS, REISSUE_MIN_DAYS)
+from sandbox.config import (
+    PUBLICATION_LAGS,
+    PUBLICATION_LATE_EXTRA,
+    PUBLICATION_LATE_RATE,
+    REISSUE_MAX_MONTHS,
+    REISSUE_MIN_DAYS,
+)
 from sandbox.dataset.common import publication_lag
-from sandbox.timeutil import (FIRST_YM, LAST_YM, REISSUE_DEADLINE, TZ, add_months, http_date, month_end, ym_parse,
-                              ym_str)
-
-from sbx_helpers import CREDS
+from sandbox.timeutil import FIRST_YM, LAST_YM, REISSUE_DEADLINE, TZ, add_months, http_date, month_end, ym_parse, ym_str
 
 MONTHS = range(FIRST_YM, LAST_YM + 1)
 SOURCES = ("court", "customs", "police", "amr_cases", "amr_statistics", "finance")
@@ -104,14 +108,18 @@ def test_reissues_and_revisions_within_twelve_months(dataset, seed):
 @pytest.mark.parametrize("seed", [None, 1, 7])
 def test_a_revision_comes_at_the_end_of_the_window(dataset, seed):
     ds = dataset if seed is None else Dataset(seed=seed)
-    late = [(i, first, at) for source, i, first, at in later_versions(ds) if source == "amr_statistics"
-            and months_between(first, at) == 11 and at < REISSUE_DEADLINE]
+    late = [
+        (i, first, at)
+        for source, i, first, at in later_versions(ds)
+        if source == "amr_statistics" and months_between(first, at) == 11 and at < REISSUE_DEADLINE
+    ]
     assert late, "a statistics revision 2 between 11 and 12 months after revision 1"
 
 
 def test_a_customs_reissue_comes_half_a_year_later(dataset):
-    assert any(months_between(first, at) >= 6 for source, _, first, at in later_versions(dataset)
-               if source == "customs")
+    assert any(
+        months_between(first, at) >= 6 for source, _, first, at in later_versions(dataset) if source == "customs"
+    )
 
 
 # ---------------------------------------------------------------- truth API
@@ -124,8 +132,9 @@ def test_publication_events_cover_everything(dataset):
     assert firsts == {s: len(MONTHS) for s in SOURCES}
     kinds = Counter((e["source"], e["kind"]) for e in events if e["kind"] != "first")
     later = later_versions(dataset)
-    assert kinds == Counter(("customs", "reissue") if s == "customs" else ("amr_statistics", "revision")
-                            for s, *_ in later)
+    assert kinds == Counter(
+        ("customs", "reissue") if s == "customs" else ("amr_statistics", "revision") for s, *_ in later
+    )
     for e in events:
         i = ym_parse(e["period"])
         if e["source"] in ("court", "amr_cases"):
@@ -150,8 +159,11 @@ def test_publication_events_until_and_determinism(dataset):
 
 def test_publication_events_include_the_opt_in_fix():
     ds = Dataset(traps={"ytd_decrease": {"period": "2021-05", "fixed_at": "2022-03-01T10:00:00+08:00"}})
-    fixes = [e for e in ds.publication_events() if e["source"] == "amr_statistics" and e["period"] == "2021-05"
-             and e["kind"] == "revision"]
+    fixes = [
+        e
+        for e in ds.publication_events()
+        if e["source"] == "amr_statistics" and e["period"] == "2021-05" and e["kind"] == "revision"
+    ]
     assert any(e["at"].isoformat() == "2022-03-01T10:00:00+08:00" for e in fixes)
 
 
@@ -182,8 +194,9 @@ def test_file_month_appears_exactly_at_its_event(dataset, make_server):
 def test_statistics_first_and_revision_at_their_events(dataset, make_server):
     events = dataset.publication_events()
     rev = _instant(events, "amr_statistics", "revision")
-    first = next(e for e in events if e["source"] == "amr_statistics" and e["period"] == rev["period"]
-                 and e["kind"] == "first")
+    first = next(
+        e for e in events if e["source"] == "amr_statistics" and e["period"] == rev["period"] and e["kind"] == "first"
+    )
     h = {"X-Api-Key": CREDS["amr"]}
 
     def get(srv):

@@ -1,8 +1,8 @@
 """Courts: Bearer auth, windows in +08:00, paging, versions."""
+
 from datetime import datetime, timezone
 
 import requests
-
 from sbx_helpers import CREDS
 
 H = {"Authorization": f"Bearer {CREDS['court']}"}
@@ -52,12 +52,12 @@ def test_page_size_limits_and_bad_params(server):
     assert get(server, {**MARCH, "page": "x"}).status_code == 400
     assert get(server, {"updated_since": MARCH["updated_since"]}).status_code == 400
     # a literal '+' decodes as a space: unparsable, 400 (never a crash)
-    raw = (f"{server.url}/v1/ip-cases?updated_since=2020-03-01T00:00:00+08:00"
-           f"&updated_before=2020-04-01T00:00:00+08:00")
+    raw = f"{server.url}/v1/ip-cases?updated_since=2020-03-01T00:00:00+08:00&updated_before=2020-04-01T00:00:00+08:00"
     assert requests.get(raw, headers=H).status_code == 400
     assert get(server, {**MARCH, "updated_since": "yesterday"}).status_code == 400
-    ok = (f"{server.url}/v1/ip-cases?updated_since=2020-03-01T00:00:00%2B08:00"
-          f"&updated_before=2020-04-01T00:00:00%2B08:00")
+    ok = (
+        f"{server.url}/v1/ip-cases?updated_since=2020-03-01T00:00:00%2B08:00&updated_before=2020-04-01T00:00:00%2B08:00"
+    )
     assert requests.get(ok, headers=H).json()["total"] == get(server, MARCH).json()["total"]
     utc = get(server, {"updated_since": "2020-02-29T16:00:00Z", "updated_before": "2020-03-31T16:00:00Z"}).json()
     assert utc["total"] == get(server, MARCH).json()["total"]
@@ -95,11 +95,13 @@ def test_records_and_versions(dataset):
 
 def test_future_window_is_empty(make_server):
     early = make_server(as_of="2020-04-10T00:00:00+08:00")
-    body = get(early, {"updated_since": "2020-05-01T00:00:00+08:00",
-                       "updated_before": "2020-06-01T00:00:00+08:00"}).json()
+    body = get(
+        early, {"updated_since": "2020-05-01T00:00:00+08:00", "updated_before": "2020-06-01T00:00:00+08:00"}
+    ).json()
     assert body["total"] == 0 and body["data"] == []
-    part = get(early, {"updated_since": "2020-04-01T00:00:00+08:00",
-                       "updated_before": "2020-05-01T00:00:00+08:00"}).json()
+    part = get(
+        early, {"updated_since": "2020-04-01T00:00:00+08:00", "updated_before": "2020-05-01T00:00:00+08:00"}
+    ).json()
     assert all(x["updated_at"] < "2020-04-10T00:00:00+08:00" for x in part["data"])
 
 

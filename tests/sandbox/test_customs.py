@@ -3,11 +3,10 @@ from datetime import date, datetime, timedelta
 
 import openpyxl
 import requests
+from sbx_helpers import CREDS
 
 from sandbox.dataset.customs import HEADERS, UNIT_LINE
 from sandbox.timeutil import ym
-
-from sbx_helpers import CREDS
 
 H = {"X-Access-Key": CREDS["customs"]}
 
@@ -77,6 +76,7 @@ def test_etag_304_and_if_modified_since(server):
 
 def test_deterministic_bytes():
     from sandbox import Dataset
+
     a = Dataset().customs_workbook("2021-06")[0]
     b = Dataset().customs_workbook("2021-06")[0]
     assert a == b
@@ -107,9 +107,11 @@ def test_cells_read_by_calamine_under_the_typing_rules_are_openpyxls(server):
     from ingest.sources.customs import typed
 
     body = requests.get(url(server, 2020, 3), headers=H).content
-    by_openpyxl = list(openpyxl.load_workbook(io.BytesIO(body), read_only=True, data_only=True)["查获明细"]
-                       .iter_rows(values_only=True))
-    by_calamine = CalamineWorkbook.from_filelike(io.BytesIO(body)).get_sheet_by_name("查获明细") \
-        .to_python(skip_empty_area=False)
+    by_openpyxl = list(
+        openpyxl.load_workbook(io.BytesIO(body), read_only=True, data_only=True)["查获明细"].iter_rows(values_only=True)
+    )
+    by_calamine = (
+        CalamineWorkbook.from_filelike(io.BytesIO(body)).get_sheet_by_name("查获明细").to_python(skip_empty_area=False)
+    )
     assert [[typed(c) for c in row] for row in by_calamine] == [list(row) for row in by_openpyxl]
     assert isinstance(by_calamine[3][2], date) and isinstance(by_calamine[3][0], float)  # what the rules undo

@@ -1,4 +1,5 @@
 """Determinism of every feed, opt-in customs trap, and the CLI."""
+
 import json
 import os
 import signal
@@ -6,11 +7,9 @@ import subprocess
 import sys
 
 import requests
+from sbx_helpers import CREDS
 
 from sandbox import Dataset
-from sandbox.dataset.customs import build_workbook
-
-from sbx_helpers import CREDS
 
 
 def test_two_instances_identical():
@@ -31,12 +30,15 @@ def test_two_instances_identical():
 def test_scale_multiplies_volume():
     def seizures(ds):
         return sum(1 for m in range(1, 13) for r in ds.customs_rows(f"2020-{m:02d}") if r["处置状态"] != "放行")
+
     assert seizures(Dataset(scale=3)) == 3 * seizures(Dataset()) == 3 * 637
 
 
 def test_customs_total_mismatch_trap():
     import io
+
     import openpyxl
+
     ds = Dataset(traps={"customs_total_mismatch": "2020-03"})
     wb = openpyxl.load_workbook(io.BytesIO(ds.customs_workbook("2020-03")[0]))
     rows = list(wb.active.iter_rows(min_row=4, values_only=True))
@@ -50,9 +52,25 @@ def test_cli(tmp_path):
     cred = tmp_path / "creds.json"
     cred.write_text(json.dumps(CREDS))
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", "0",
-                             "--credentials-file", str(cred), "--as-of", "2021-01-01T00:00:00+08:00"],
-                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--credentials-file",
+            str(cred),
+            "--as-of",
+            "2021-01-01T00:00:00+08:00",
+        ],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline().strip()
         assert line.startswith("sandbox listening on http://127.0.0.1:")
@@ -70,6 +88,11 @@ def test_cli_requires_credentials(tmp_path):
     cred = tmp_path / "creds.json"
     cred.write_text(json.dumps({"court": "x"}))
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    r = subprocess.run([sys.executable, "-m", "sandbox", "--port", "0", "--credentials-file", str(cred)],
-                       cwd=root, capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "sandbox", "--port", "0", "--credentials-file", str(cred)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode != 0 and "credentials" in r.stderr

@@ -1,7 +1,7 @@
 """Fault injection: each kind observable, deterministic, retryable, never changing the data."""
+
 import pytest
 import requests
-
 from sbx_helpers import CREDS
 
 CUSTOMS = {"X-Access-Key": CREDS["customs"]}
@@ -45,7 +45,7 @@ def test_short_page(make_server, server):
     short = requests.get(f"{srv.url}/v1/ip-cases", params={**MARCH, "page": 1}, headers=COURT).json()
     assert short["total"] == good["total"] > 100
     assert len(short["data"]) < 100 == len(good["data"])
-    assert short["data"] == good["data"][:len(short["data"])]
+    assert short["data"] == good["data"][: len(short["data"])]
     # short_page only applies to the API with a total: files are served whole
     assert customs(srv).status_code == 200
 

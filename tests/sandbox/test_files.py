@@ -1,16 +1,16 @@
 """Police (GBK, CRLF, Basic auth) and finance (UTF-8 BOM, LF, access_token) files."""
+
 import csv
 import io
 import re
 from datetime import timedelta
 
 import requests
+from sbx_helpers import CREDS
 
 from sandbox.dataset import uscc
 from sandbox.dataset.finance import HEADERS as FIN_HEADERS
 from sandbox.dataset.police import HEADERS as POL_HEADERS
-
-from sbx_helpers import CREDS
 
 
 def fin(server, period, token=None):

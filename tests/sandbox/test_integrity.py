@@ -1,8 +1,9 @@
 """Identities are unique, windows are consistent, districts and regions are valid."""
+
 import random
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from datetime import datetime, timedelta, timezone
 
 from sandbox.regions import UNKNOWN_CODES, VALID
 from sandbox.timeutil import TZ
