@@ -250,6 +250,8 @@ def test_pinned_white_paper_and_revision_notes(vintages):
     )
     assert pinned.returncode == 0, pinned.stdout + pinned.stderr
     assert json.loads(next((out / "pinned").rglob("figures.json")).read_text()) == issued
+    # and the same page, number for number
+    assert next((out / "pinned").rglob("*.html")).read_text() == next((out / "issued").rglob("*.html")).read_text()
     current = ipkpi("whitepaper", "--year", YEAR, "--out", str(out / "current"), env=env)
     assert current.returncode == 0, current.stdout + current.stderr
     # the current paper's 数据修订说明: the city's 2020 figures the re-issued workbook changed since the
