@@ -113,21 +113,8 @@ def main() -> None:
     # run that has to be cut short has measured the most feeds
     sources = args.source or sorted(SOURCES, key=lambda s: (s not in CSV_FEEDS, s in ("court", "amr_cases"), s))
 
-    credentials = services.write_sandbox_credentials(settings)
     sandbox = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(settings.sandbox_port),
-            "--credentials-file",
-            str(credentials),
-            "--scale",
-            str(args.scale),
-        ],
+        services.sandbox_argv(settings, extra=("--scale", str(args.scale))),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -95,21 +95,8 @@ def main() -> None:
         conn.execute("CREATE DATABASE ipkpi OWNER ipkpi_owner")
 
     keys = settings.secrets["sandbox"]
-    credentials = services.write_sandbox_credentials(settings)
     sandbox = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(settings.sandbox_port),
-            "--credentials-file",
-            str(credentials),
-            "--scale",
-            str(args.scale),
-        ],
+        services.sandbox_argv(settings, extra=("--scale", str(args.scale))),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

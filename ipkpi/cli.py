@@ -364,22 +364,9 @@ def cmd_dsn(settings: Settings, role: str | None) -> None:
 
 
 def cmd_sandbox(settings: Settings, port: int | None, extra: list[str]) -> None:
-    from ipkpi.services import write_sandbox_credentials
+    from ipkpi.services import sandbox_argv
 
-    credentials = write_sandbox_credentials(settings)
-    argv = [
-        sys.executable,
-        "-m",
-        "sandbox",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port or settings.sandbox_port),
-        "--credentials-file",
-        str(credentials),
-        *extra,
-    ]
-    os.execv(sys.executable, argv)
+    os.execv(sys.executable, sandbox_argv(settings, port, extra))
 
 
 def cmd_whitepaper(year: int, out: Path | None, publication_id: str | None = None) -> int:

@@ -288,23 +288,29 @@ def write_sandbox_credentials(settings: Settings) -> Path:
     return path
 
 
-def ensure_sandbox(settings: Settings) -> None:
-    if running_pid(settings, "sandbox"):
-        return
+def sandbox_argv(settings: Settings, port: int | None = None, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """The command that serves the agency sandbox on 127.0.0.1 with the project's credentials
+    (written to their file first); ``extra``: the sandbox's own options (--scale, --as-of …)."""
     credentials = write_sandbox_credentials(settings)
-    argv = [
+    return [
         sys.executable,
         "-m",
         "sandbox",
         "--host",
         "127.0.0.1",
         "--port",
-        str(settings.sandbox_port),
+        str(port or settings.sandbox_port),
         "--credentials-file",
         str(credentials),
+        *extra,
     ]
+
+
+def ensure_sandbox(settings: Settings) -> None:
+    if running_pid(settings, "sandbox"):
+        return
     log(f"starting the agency sandbox on {settings.sandbox_url}")
-    spawn(settings, "sandbox", argv, dict(os.environ))
+    spawn(settings, "sandbox", sandbox_argv(settings), dict(os.environ))
     wait_for_http(settings.sandbox_url + "/", "sandbox", accept=lambda status: status < 500)
 
 
