@@ -296,19 +296,18 @@ def source_month_causes(conn: psycopg.Connection, number: int) -> dict[str, list
 
     rows = conn.execute(
         """SELECT coalesce(n.source, o.source), coalesce(n.period, o.period), coalesce(o.is_available, false),
-                  coalesce(n.is_available, false), o.load_id, n.load_id
+                  coalesce(n.is_available, false), o.load_id, n.load_id, l.payload_sha256s[1]
            FROM (SELECT * FROM vintage.source_months_history WHERE valid_to_vintage = %s) o
            FULL JOIN (SELECT * FROM vintage.source_months_history WHERE valid_from_vintage = %s) n
                 USING (source, period)
+           LEFT JOIN raw.loads l ON l.load_id = n.load_id
            WHERE o.load_id IS DISTINCT FROM n.load_id OR o.is_available IS DISTINCT FROM n.is_available""",
         (number, number),
     ).fetchall()
     causes: dict[str, list[Cause]] = {}
-    for source, period, was, now, old_load, new_load in rows:
+    for source, period, was, now, old_load, new_load, payload in rows:
         if not now or new_load is None:
             continue  # a month withdrawn: the cells it leaves are explained as "other"
-        payload = conn.execute("SELECT payload_sha256s[1] FROM raw.loads WHERE load_id = %s", (new_load,)).fetchone()
-        payload = payload[0] if payload else None
         feed = connector(source) if source in SOURCES else None
         reason, detail = classify(conn, source, period, feed, was and old_load is not None, old_load, new_load)
         causes.setdefault(source, []).append(Cause(source, period, reason, detail, new_load, payload))
