@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ingest.http import Endpoint
 from ingest.registry import SOURCES, connector
 from ingest.runner import ingest_months
-from ipkpi.pipeline import month_bounds, months_in_interval
+from ipkpi.pipeline.steps import month_bounds, months_in_interval
 
 # The libraries a connector may import lazily, inside its first parse: imported here so that
 # "without start-up" leaves every import out (whichever of them this checkout's readers use).

@@ -95,10 +95,10 @@ def main() -> None:
     from bench.results import load_average, record
     from ingest.registry import SOURCES, connector
     from ingest.store import empty_raw_layer
-    from ipkpi import services
-    from ipkpi.config import Settings
-    from ipkpi.pipeline import month_bounds, months_in_interval
-    from ipkpi.warehouse import init_warehouse
+    from ipkpi.pipeline.steps import month_bounds, months_in_interval
+    from ipkpi.pipeline.warehouse import init_warehouse
+    from ipkpi.platform import services
+    from ipkpi.platform.config import Settings
 
     started_load = load_average()
     settings = Settings.from_env()

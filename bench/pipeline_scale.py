@@ -77,12 +77,12 @@ def main() -> None:
     from bench.results import load_average, record
     from ingest.http import Endpoint, FeedClient
     from ingest.registry import SOURCES, connector
-    from ipkpi import services
-    from ipkpi.airflow_client import AirflowClient
     from ipkpi.cli import cmd_setup, follow, new_run_id
-    from ipkpi.config import Settings
-    from ipkpi.pipeline import month_bounds, months_in_interval
-    from ipkpi.schedule import EXPLICIT
+    from ipkpi.pipeline.schedule import EXPLICIT
+    from ipkpi.pipeline.steps import month_bounds, months_in_interval
+    from ipkpi.platform import services
+    from ipkpi.platform.airflow_client import AirflowClient
+    from ipkpi.platform.config import Settings
 
     started_load = load_average()
     settings = Settings.from_env()
@@ -249,7 +249,7 @@ class MemorySampler:
             self._thread.join()
 
     def roots(self) -> dict[str, list[int]]:
-        from ipkpi import services
+        from ipkpi.platform import services
 
         postmaster = []
         pid_file = services.pg_data_dir(self.settings) / "postmaster.pid"

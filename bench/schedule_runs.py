@@ -67,13 +67,13 @@ def main() -> None:
     import psycopg
 
     from ingest.registry import SOURCES
-    from ipkpi import services
-    from ipkpi.airflow_client import AirflowClient
     from ipkpi.cli import cmd_setup
-    from ipkpi.config import Settings
-    from ipkpi.schedule import interval_at, next_tick
-    from ipkpi.transform import run_dbt
-    from ipkpi.warehouse import init_warehouse
+    from ipkpi.pipeline.schedule import interval_at, next_tick
+    from ipkpi.pipeline.transform import run_dbt
+    from ipkpi.pipeline.warehouse import init_warehouse
+    from ipkpi.platform import services
+    from ipkpi.platform.airflow_client import AirflowClient
+    from ipkpi.platform.config import Settings
     from sandbox import SandboxConfig, start_server
 
     settings = Settings.from_env()

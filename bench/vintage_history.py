@@ -6,7 +6,7 @@ Its own state directory (var/bench-vintages) and ports; a fresh warehouse. The d
 backfill (2018-01 … 2025-12) is ingested and published by the pipeline's own steps (begin, the dbt
 build, the gate, the swap — as the DAG calls them, without Airflow's scheduling): the first
 vintage. Then ``--publications`` publications follow, each the current publication republished
-through the real swap (``ipkpi.vintages.republish``: clone, change, digest, swap) with
+through the real swap (``ipkpi.pipeline.vintages.republish``: clone, change, digest, swap) with
 ``--revisions`` month cells of kpi_values revised (a value + 1, and the same KPI's year cell) —
 what a re-issue does to a few cells, the rest republished unchanged. Prints the size of the
 vintage tables (history, revisions, publications: pg_total_relation_size, with indexes) after the
@@ -88,8 +88,8 @@ def main() -> None:
 
     started_load = load_average()
 
-    from ipkpi import services
-    from ipkpi.config import Settings
+    from ipkpi.platform import services
+    from ipkpi.platform.config import Settings
     from tests.mart.harness import fresh_database
 
     settings = Settings.from_env()
@@ -102,7 +102,7 @@ def main() -> None:
         capture_output=True,
     )
     ingested = time.monotonic() - started
-    from ipkpi import pipeline
+    from ipkpi.pipeline import steps as pipeline
 
     started = time.monotonic()
     publication_id = pipeline.begin(f"{args.first}…{args.last}", force=True)
@@ -112,7 +112,7 @@ def main() -> None:
     first_seconds = time.monotonic() - started
     first_size, first_rows = vintage_size(dsn)
 
-    from ipkpi.vintages import republish
+    from ipkpi.pipeline.vintages import republish
 
     rng = random.Random(15)
     started = time.monotonic()

@@ -44,8 +44,8 @@ def main() -> int:
     from bench.results import load_average, record
 
     started_load = load_average()
-    from ipkpi import services
-    from ipkpi.config import Settings
+    from ipkpi.platform import services
+    from ipkpi.platform.config import Settings
 
     services.ensure_postgres(Settings.from_env())
     walls = []

@@ -8,7 +8,7 @@ windows just closed (``ingest.calendar``) — so late months, re-issues and revi
 and the swap are skipped. ``ipkpi run --at`` replays an instant; ``ipkpi run --from --to`` triggers
 one run whose data interval is an explicit range of months (conf ``{"range": "explicit"}``).
 
-Thin on purpose: the logic is in ``ingest`` and ``ipkpi.pipeline``, imported inside the tasks,
+Thin on purpose: the logic is in ``ingest`` and ``ipkpi.pipeline.steps``, imported inside the tasks,
 so this file parses fast with no network, database or heavy imports.
 """
 
@@ -20,11 +20,17 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
 from ingest.registry import SOURCES
-from ipkpi.config import INGEST_RETRY_DELAY_SECONDS, INGEST_TASK_RETRIES, TIMEZONE, schedule_cron, task_timeout_minutes
+from ipkpi.platform.config import (
+    INGEST_RETRY_DELAY_SECONDS,
+    INGEST_TASK_RETRIES,
+    TIMEZONE,
+    schedule_cron,
+    task_timeout_minutes,
+)
 
 
 def _scope():
-    from ipkpi.schedule import run_scope
+    from ipkpi.pipeline.schedule import run_scope
 
     context = get_current_context()
     dag_run = context["dag_run"]
@@ -36,8 +42,8 @@ def _scope():
 def _on_failure(context) -> None:
     """A concise summary in the log, and to the `ipkpi_alerts` webhook when one is configured; a
     publication attempt whose step failed for good lets the next one begin."""
-    from ipkpi.notify import on_failure
-    from ipkpi.pipeline import abandon_failed_attempt
+    from ipkpi.pipeline.steps import abandon_failed_attempt
+    from ipkpi.platform.notify import on_failure
 
     on_failure(context)
     abandon_failed_attempt(context)
@@ -58,7 +64,7 @@ def ingestion_task(source: str):
         retry_exponential_backoff=True,
     )
     def ingest_source() -> dict:
-        from ipkpi.pipeline import ingest
+        from ipkpi.pipeline.steps import ingest
 
         scope = _scope()
         return ingest(source, scope.months, get_current_context()["run_id"], instant=scope.instant)
@@ -86,7 +92,7 @@ def ipkpi_pipeline():
     def begin(ingested: list[dict]) -> str | None:
         """Open a publication attempt — or, when nothing changed since the current publication,
         say "no change" and skip the rest (the run still succeeds)."""
-        from ipkpi.pipeline import begin as begin_publication
+        from ipkpi.pipeline.steps import begin as begin_publication
 
         scope = _scope()
         return begin_publication(
@@ -96,7 +102,7 @@ def ipkpi_pipeline():
     @task
     def transform(publication_id: str) -> str:
         """dbt build: staging → intermediate → marts → the publication candidate."""
-        from ipkpi.pipeline import transform as run_transform
+        from ipkpi.pipeline.steps import transform as run_transform
 
         run_transform(publication_id, get_current_context()["run_id"])
         return publication_id
@@ -104,7 +110,7 @@ def ipkpi_pipeline():
     @task(retries=0)
     def validate(publication_id: str) -> str:
         """The quality gate (Great Expectations): an `error` blocks publication."""
-        from ipkpi.pipeline import validate as run_gate
+        from ipkpi.pipeline.steps import validate as run_gate
 
         run_gate(publication_id)
         return publication_id
@@ -112,7 +118,7 @@ def ipkpi_pipeline():
     @task
     def publish(publication_id: str) -> None:
         """Swap the validated candidate into `published`, atomically."""
-        from ipkpi.pipeline import publish as swap
+        from ipkpi.pipeline.steps import publish as swap
 
         swap(publication_id)
 

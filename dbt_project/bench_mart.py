@@ -3,7 +3,7 @@ next to a full rebuild of the same data.
 
     .venv/bin/python dbt_project/bench_mart.py [--scale 100] [--repeat 3] [--json out.json] [--record]
 
-What it measures (dbt through ipkpi.transform.run_dbt, as the pipeline runs it; ingestion is
+What it measures (dbt through ipkpi.pipeline.transform.run_dbt, as the pipeline runs it; ingestion is
 not timed): for H = 12 months (1 year of history) and H = 96 − repeat (8 years), a database
 holding H months of every feed is built, then each of the last `repeat` months of 2018-01 …
 2025-12 is ingested and
@@ -77,8 +77,8 @@ def main() -> int:
     from ingest.http import Endpoint
     from ingest.registry import SOURCES
     from ingest.runner import ingest_months
-    from ipkpi import services
-    from ipkpi.config import Settings
+    from ipkpi.platform import services
+    from ipkpi.platform.config import Settings
     from sandbox import SandboxConfig, start_server
     from tests.mart import harness
 

@@ -37,7 +37,7 @@ from ingest.limits import Limits, megabytes
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 # The shipped retry policy of every feed's requests (a request is tried RETRIES + 1 times, backing
 # off 0.5 s, 1 s, 2 s … up to 30 s, or as Retry-After says); what outlasts it fails the task and
-# Airflow's retries take over (ipkpi.config.INGEST_TASK_RETRIES).
+# Airflow's retries take over (ipkpi.platform.config.INGEST_TASK_RETRIES).
 RETRIES = 6
 BACKOFF = 0.5
 BACKOFF_MAX = 30.0

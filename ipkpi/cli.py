@@ -29,7 +29,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ipkpi.config import DEFAULT_FIRST_MONTH, DEFAULT_LAST_MONTH, Settings, redact_dsn
+from ipkpi.platform.config import DEFAULT_FIRST_MONTH, DEFAULT_LAST_MONTH, Settings, redact_dsn
 
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")  # ASCII digits only: \d would take ２０２０
 
@@ -38,7 +38,7 @@ def month_arg(value: str) -> str:
     """A month YYYY-MM from 2018-01 (the agencies' first) to the current month (Asia/Shanghai)."""
     import pendulum
 
-    from ipkpi.config import TIMEZONE
+    from ipkpi.platform.config import TIMEZONE
 
     if not MONTH.match(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a month YYYY-MM")
@@ -59,7 +59,7 @@ def instant_arg(value: str) -> datetime:
     """An ISO-8601 instant; without an offset it is read in Asia/Shanghai."""
     import pendulum
 
-    from ipkpi.config import TIMEZONE
+    from ipkpi.platform.config import TIMEZONE
 
     try:
         return pendulum.parse(value, tz=TIMEZONE, strict=False)
@@ -68,14 +68,14 @@ def instant_arg(value: str) -> datetime:
 
 
 def uses_sandbox() -> bool:
-    from ipkpi.services import SOURCE_CONN_IDS
+    from ipkpi.platform.services import SOURCE_CONN_IDS
 
     return any(not os.environ.get(f"AIRFLOW_CONN_{c.upper()}") for c in SOURCE_CONN_IDS)
 
 
 def cmd_setup(settings: Settings, start_airflow: bool = True) -> None:
-    from ipkpi import services
-    from ipkpi.warehouse import init_warehouse
+    from ipkpi.pipeline.warehouse import init_warehouse
+    from ipkpi.platform import services
 
     with services.setup_lock(settings):
         services.ensure_postgres(settings)
@@ -90,10 +90,10 @@ def cmd_setup(settings: Settings, start_airflow: bool = True) -> None:
 
 def cmd_run(settings: Settings, first: str | None, last: str | None, at: datetime | None = None) -> int:
     """An explicit range (``--from/--to``), or a replay of the schedule at an instant (``--at``)."""
-    from ipkpi.airflow_client import AirflowClient
-    from ipkpi.pipeline import month_bounds
-    from ipkpi.publish import PUBLISHED
-    from ipkpi.schedule import EXPLICIT, interval_at
+    from ipkpi.pipeline.publish import PUBLISHED
+    from ipkpi.pipeline.schedule import EXPLICIT, interval_at
+    from ipkpi.pipeline.steps import month_bounds
+    from ipkpi.platform.airflow_client import AirflowClient
 
     if at is not None:
         start, end = interval_at(at)
@@ -224,7 +224,7 @@ def explain_failure(settings: Settings, client, run_id: str, publication_id: str
                 "SELECT status, detail FROM audit.publication_log WHERE publication_id = %s", (publication_id,)
             ).fetchone()
         if row and row[0] == "blocked":
-            from ipkpi.gate import CheckResult
+            from ipkpi.pipeline.gate import CheckResult
 
             lines.append(f"publication {publication_id} blocked: nothing changed in `published`. Blocking checks:")
             lines += [
@@ -287,7 +287,7 @@ def cmd_status(settings: Settings, at: datetime | None = None) -> None:
     from ingest.calendar import due_at, ended_months, rhythm_of
     from ingest.registry import SOURCES, connector
     from ipkpi import mart
-    from ipkpi.config import first_month
+    from ipkpi.platform.config import first_month
 
     at = at or pendulum.now("UTC")
     with psycopg.connect(settings.warehouse_dsn) as conn:
@@ -335,9 +335,9 @@ def cmd_ingest(settings: Settings, first: str, last: str, sources: list[str] | N
     """Ingest straight into the warehouse, no Airflow: connections from the shell, else the sandbox."""
     from ingest.http import Endpoint
     from ingest.registry import SOURCES
-    from ipkpi import services
-    from ipkpi.pipeline import ingest, month_bounds, months_in_interval
-    from ipkpi.warehouse import init_warehouse
+    from ipkpi.pipeline.steps import ingest, month_bounds, months_in_interval
+    from ipkpi.pipeline.warehouse import init_warehouse
+    from ipkpi.platform import services
 
     services.ensure_postgres(settings)
     init_warehouse(settings.warehouse_dsn, settings)
@@ -356,7 +356,7 @@ def cmd_dsn(settings: Settings, role: str | None) -> None:
     if role in (None, "owner"):
         print(settings.warehouse_dsn)
     elif role == "bi_reader":
-        from ipkpi.warehouse import bi_reader_dsn
+        from ipkpi.pipeline.warehouse import bi_reader_dsn
 
         print(bi_reader_dsn(settings))
     else:
@@ -364,7 +364,7 @@ def cmd_dsn(settings: Settings, role: str | None) -> None:
 
 
 def cmd_sandbox(settings: Settings, port: int | None, extra: list[str]) -> None:
-    from ipkpi.services import sandbox_argv
+    from ipkpi.platform.services import sandbox_argv
 
     os.execv(sys.executable, sandbox_argv(settings, port, extra))
 
@@ -390,7 +390,7 @@ def cmd_publications(settings: Settings) -> None:
     failed (no vintage)."""
     import psycopg
 
-    from ipkpi.vintages import publications
+    from ipkpi.pipeline.vintages import publications
 
     with psycopg.connect(settings.warehouse_dsn) as conn:
         rows = publications(conn)
@@ -416,7 +416,7 @@ def cmd_diff(settings: Settings, first: str, second: str, as_csv: bool) -> int:
     import psycopg
 
     from ipkpi import mart
-    from ipkpi.vintages import diff, find
+    from ipkpi.pipeline.vintages import diff, find
 
     with psycopg.connect(settings.warehouse_dsn) as conn:
         try:
@@ -514,7 +514,7 @@ def delta(old, new) -> str:
 
 
 def cmd_rollback(settings: Settings, publication_id: str) -> int:
-    from ipkpi.vintages import RollbackRefused, rollback
+    from ipkpi.pipeline.vintages import RollbackRefused, rollback
 
     try:
         new, changed = rollback(settings.runtime_dsn, publication_id)
@@ -532,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 done (published, or no change), 1 the run failed or was blocked, 2 a usage
     error, 3 the run still runs after the follow deadline, 4 busy (set-up would restart Airflow
     under an active run)."""
-    from ipkpi.services import Busy
+    from ipkpi.platform.services import Busy
 
     try:
         return dispatch(argv)
@@ -611,7 +611,7 @@ def dispatch(argv: list[str] | None = None) -> int:
     if args.command == "setup":
         cmd_setup(settings)
     elif args.command == "init":
-        from ipkpi.warehouse import init_warehouse
+        from ipkpi.pipeline.warehouse import init_warehouse
 
         init_warehouse(settings.warehouse_dsn, settings)
         print(f"initialised {redact_dsn(settings.warehouse_dsn)}")
@@ -630,13 +630,13 @@ def dispatch(argv: list[str] | None = None) -> int:
     elif args.command == "sandbox":
         cmd_sandbox(settings, args.port, extra)
     elif args.command == "stop":
-        from ipkpi.services import stop_all
+        from ipkpi.platform.services import stop_all
 
         stopped = stop_all(settings)
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
     elif args.command == "prune":
-        from ipkpi.retention import prune as prune_files
-        from ipkpi.retention import prune_repeat_fetches, prune_vintages
+        from ipkpi.pipeline.retention import prune as prune_files
+        from ipkpi.pipeline.retention import prune_repeat_fetches, prune_vintages
 
         pruned = prune_files(settings, args.days)
         fetches = prune_repeat_fetches(settings.warehouse_dsn)
@@ -654,7 +654,7 @@ def dispatch(argv: list[str] | None = None) -> int:
     elif args.command == "headlines":
         print_headlines(settings)
     elif args.command == "dbt":
-        from ipkpi.transform import DBT_PROJECT, dbt_env
+        from ipkpi.pipeline.transform import DBT_PROJECT, dbt_env
 
         dbt = str(Path(sys.executable).with_name("dbt"))
         os.chdir(DBT_PROJECT)
@@ -668,7 +668,7 @@ def dispatch(argv: list[str] | None = None) -> int:
     elif args.command == "ingest":
         return cmd_ingest(settings, args.first, args.last, args.source)
     elif args.command == "airflow":
-        from ipkpi.services import airflow_bin, airflow_env
+        from ipkpi.platform.services import airflow_bin, airflow_env
 
         os.execve(airflow_bin(), [airflow_bin(), *extra], airflow_env(settings))
     return 0

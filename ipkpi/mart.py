@@ -115,8 +115,8 @@ def connect(dsn: str | None = None) -> psycopg.Connection:
     """A connection for reading the mart; by default as bi_reader, which can read `published` and
     nothing else — so whatever is read through it passed the gate."""
     if dsn is None:
-        from ipkpi.config import Settings
-        from ipkpi.warehouse import bi_reader_dsn
+        from ipkpi.pipeline.warehouse import bi_reader_dsn
+        from ipkpi.platform.config import Settings
 
         dsn = bi_reader_dsn(Settings.from_env())
     return psycopg.connect(dsn)
@@ -137,7 +137,7 @@ class Mart:
     are read through ``published.<relation>_as_of(id)``: exactly what they held then."""
 
     def __init__(self, conn: psycopg.Connection, publication_id: str | None = None):
-        from ipkpi.vintages import TRACKED
+        from ipkpi.pipeline.vintages import TRACKED
 
         self.conn = conn
         self.publication = current_publication(conn)
@@ -174,8 +174,8 @@ class Mart:
     def revisions_since_last_paper(self, year: int) -> list:
         """The city's year figures of ``year`` and earlier whose value changed since the last white
         paper generated from an earlier vintage than this one — (that paper's publication, the
-        changes as ipkpi.vintages.Change) — so a paper regenerated from its vintage says what it said."""
-        from ipkpi.vintages import diff
+        changes as ipkpi.pipeline.vintages.Change) — so a paper regenerated from its vintage says what it said."""
+        from ipkpi.pipeline.vintages import diff
 
         if self.publication is None or not self.holds("whitepapers"):
             return []

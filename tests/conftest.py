@@ -30,7 +30,7 @@ os.environ.update(TEST_ENV)
 
 @pytest.fixture(scope="session")
 def settings():
-    from ipkpi.config import Settings
+    from ipkpi.platform.config import Settings
 
     return Settings.from_env()
 
@@ -40,8 +40,8 @@ def warehouse(settings):
     """The embedded cluster with a fresh, initialised warehouse database; stopped at the end."""
     import psycopg
 
-    from ipkpi import services
-    from ipkpi.warehouse import init_warehouse
+    from ipkpi.pipeline.warehouse import init_warehouse
+    from ipkpi.platform import services
 
     services.ensure_postgres(settings)
     with psycopg.connect(settings.embedded_dsn("postgres", "postgres"), autocommit=True) as conn:

@@ -65,7 +65,7 @@ def test_compose_celery_settings_are_the_ones_run_here(settings):
     """Every Airflow setting of compose's x-airflow is set natively too (the Celery ones by this test),
     with the same values where they are not host-specific and the same URL schemes where they are;
     only the UI's login differs (FAB with a provisioned admin there, the simple auth manager here)."""
-    from ipkpi import services
+    from ipkpi.platform import services
 
     compose = compose_airflow_env()
     native = {**services.airflow_env(settings), **celery_env(settings, 6379)}
@@ -145,7 +145,7 @@ def redis(settings):
 
 
 def fresh_warehouse(settings, database: str) -> str:
-    from ipkpi.warehouse import init_warehouse
+    from ipkpi.pipeline.warehouse import init_warehouse
 
     with psycopg.connect(settings.embedded_dsn("postgres", "postgres"), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
@@ -239,7 +239,7 @@ def worker_totals(broker_url: str) -> dict[str, int]:
 def worker_tasks(settings, tis: list[tuple]) -> dict[str, list[str]]:
     """Which worker ran which task: each worker's log names the Celery task ids it received, and a
     task instance records its Celery task id (external_executor_id)."""
-    from ipkpi import services
+    from ipkpi.platform import services
 
     by_id = {external_id: task_id for task_id, _, _, external_id in tis if external_id}
     out = {}
@@ -250,7 +250,7 @@ def worker_tasks(settings, tis: list[tuple]) -> dict[str, list[str]]:
 
 
 def test_celery_workers_publish_what_the_local_executor_publishes(settings, warehouse, redis):
-    from ipkpi import services
+    from ipkpi.platform import services
 
     env = celery_env(settings, redis)
     celery_dsn = fresh_warehouse(settings, "ipkpi_celery")

@@ -38,7 +38,7 @@ def wait_for_backfill(client, timeout: float = 900) -> list[dict]:
 @pytest.fixture(scope="module")
 def concurrent(stack, settings):
     """A fresh warehouse; a backfill of 4 daily runs at once, then two `ipkpi run`s started together."""
-    from ipkpi.airflow_client import AirflowClient
+    from ipkpi.platform.airflow_client import AirflowClient
     from tests.mart.harness import fresh_database
 
     dsn = fresh_database(settings, "ipkpi_concurrent")
@@ -123,7 +123,7 @@ def test_attempts_never_overlap_and_none_failed(concurrent):
 
 
 def test_published_is_what_its_own_gate_validated(concurrent):
-    from ipkpi.publish import candidate_digest
+    from ipkpi.pipeline.publish import candidate_digest
 
     dsn = concurrent["dsn"]
     ((current, validated, candidate),) = rows(
@@ -134,7 +134,7 @@ def test_published_is_what_its_own_gate_validated(concurrent):
     with psycopg.connect(dsn) as conn:
         assert candidate_digest(conn, "published") == validated
     assert rows(dsn, "SELECT DISTINCT publication_id FROM published.kpi_values") == [(current,)]
-    from ipkpi.publish import candidate_schema
+    from ipkpi.pipeline.publish import candidate_schema
 
     assert candidate == candidate_schema(current)
     # every publication was validated by its own gate, and no candidate is left behind but blocked ones
@@ -155,7 +155,7 @@ def test_no_restart_under_an_active_run_and_run_follows_through_a_crash(concurre
     import os
     import signal
 
-    from ipkpi.services import running_pid
+    from ipkpi.platform.services import running_pid
 
     env = {"IPKPI_WAREHOUSE_DSN": concurrent["dsn"], "IPKPI_FIRST_MONTH": "2025-01"}
     command = [str(ROOT / ".venv" / "bin" / "ipkpi"), "run", "--from", "2025-10", "--to", "2025-10"]

@@ -65,11 +65,63 @@ started = time.perf_counter()
 runpy.run_path(sys.argv[1])
 seconds = time.perf_counter() - started
 heavy = ("psycopg", "great_expectations", "dbt", "openpyxl", "python_calamine", "pyarrow", "matplotlib",
-         "weasyprint", "requests", "ingest.sources", "ingest.runner", "ingest.store", "ingest.http", "ipkpi.pipeline",
-         "ipkpi.gate", "ipkpi.publish", "ipkpi.transform", "ipkpi.whitepaper", "ipkpi.mart")
+         "weasyprint", "requests", "ingest.sources", "ingest.runner", "ingest.store", "ingest.http", "ipkpi.pipeline.steps",
+         "ipkpi.pipeline.gate", "ipkpi.pipeline.publish", "ipkpi.pipeline.transform", "ipkpi.whitepaper", "ipkpi.mart")
 print(json.dumps({"seconds": seconds,
                   "heavy": sorted(m for m in set(sys.modules) - before if m.startswith(heavy))}))
 """
+
+
+# Rooms (ipkpi/platform, ingest + ipkpi/pipeline, ipkpi/mart, ipkpi/whitepaper, ipkpi/cli): each may
+# import the rooms before it, never one after it, so the architecture reads from the tree.
+ROOMS = [
+    ("ingest", ["ingest"]),  # declarations the platform wires (registry, calendar) sit here too
+    ("platform", ["ipkpi/platform"]),
+    ("pipeline", ["ipkpi/pipeline"]),
+    ("mart", ["ipkpi/mart.py"]),
+    ("whitepaper", ["ipkpi/whitepaper"]),
+    ("cli", ["ipkpi/cli.py", "dags"]),
+]
+ROOM_PREFIXES = {
+    "ingest": ("ingest",),
+    "platform": ("ipkpi.platform",),
+    "pipeline": ("ipkpi.pipeline",),
+    "mart": ("ipkpi.mart",),
+    "whitepaper": ("ipkpi.whitepaper",),
+    "cli": ("ipkpi.cli",),
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_rooms_import_only_the_rooms_before_them():
+    order = [room for room, _ in ROOMS]
+    crossings = []
+    for position, (room, places) in enumerate(ROOMS):
+        later = tuple(p for r in order[position + 1 :] for p in ROOM_PREFIXES[r])
+        files = [
+            f for place in places for f in ([ROOT / place] if place.endswith(".py") else (ROOT / place).rglob("*.py"))
+        ]
+        assert files, places
+        for path in files:
+            # ingest's own modules are "ingest.x"; only ipkpi rooms after this one are out of bounds
+            crossings += [
+                f"{path.relative_to(ROOT)} imports {m}"
+                for m in imported_modules(path)
+                if m.startswith(later) and m != "ingest_months"
+            ]
+    assert crossings == []
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in (ROOT / "dags").glob("*.py")))
@@ -98,18 +150,18 @@ def test_dag_structure():
     ingest_tasks = {f"ingest_{s}" for s in SOURCES}
     assert ingest_tasks | {"begin", "transform", "validate", "publish"} == set(dag.task_ids)
     assert dag.max_active_runs == 1
-    from ipkpi.config import INGEST_TASK_RETRIES
+    from ipkpi.platform.config import INGEST_TASK_RETRIES
 
     assert {dag.get_task(t).retries for t in ingest_tasks} == {INGEST_TASK_RETRIES}  # what the fault tests use
     assert dag.get_task("begin").upstream_task_ids == ingest_tasks
     assert dag.get_task("publish").upstream_task_ids == {"validate"}
     assert dag.get_task("validate").upstream_task_ids == {"transform"}
     # daily intervals ending at 20:00 Asia/Shanghai, as the scheduler computes them — and as
-    # `ipkpi run --at` computes them (ipkpi.schedule.interval_at), for any instant
+    # `ipkpi run --at` computes them (ipkpi.pipeline.schedule.interval_at), for any instant
     from airflow.serialization.decoders import decode_timetable
     from airflow.serialization.encoders import encode_timetable
 
-    from ipkpi.schedule import interval_at
+    from ipkpi.pipeline.schedule import interval_at
 
     timetable = decode_timetable(encode_timetable(dag.timetable))
     interval = timetable.infer_manual_data_interval(run_after=pendulum.datetime(2020, 4, 10, 10, tz="Asia/Shanghai"))
@@ -122,7 +174,7 @@ def test_dag_structure():
 
 
 def test_months_in_interval_shanghai():
-    from ipkpi.pipeline import month_bounds, months_in_interval
+    from ipkpi.pipeline.steps import month_bounds, months_in_interval
 
     start, end = month_bounds("2018-01", "2025-12")
     months = months_in_interval(start, end)
@@ -159,8 +211,8 @@ def test_compose_agrees_with_the_native_set_up(settings):
     import yaml
 
     from ingest.registry import SOURCES
-    from ipkpi.services import pg_bin
-    from ipkpi.warehouse import ROLES
+    from ipkpi.pipeline.warehouse import ROLES
+    from ipkpi.platform.services import pg_bin
     from sandbox.__main__ import build_parser
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -196,7 +248,7 @@ def test_compose_agrees_with_the_native_set_up(settings):
         assert {f"AIRFLOW_CONN_{conn_id.upper()}" for conn_id in SOURCES.values()} <= set(env)
         # only settings the code reads (a misspelt IPKPI_ variable would be silently ignored)
         for variable in (v for v in env if v.startswith("IPKPI_")):
-            assert any(variable in p.read_text() for p in (ROOT / "ipkpi").glob("*.py")), variable
+            assert any(variable in p.read_text() for p in (ROOT / "ipkpi").rglob("*.py")), variable
     assert "airflow db migrate" in services["airflow-init"]["command"][-1]
     assert "ipkpi init" in services["airflow-init"]["command"][-1]
     worker = services["airflow-worker"]
@@ -204,7 +256,7 @@ def test_compose_agrees_with_the_native_set_up(settings):
     assert re.search(r"^apache-airflow-providers-celery==", lock, flags=re.M)  # `airflow celery worker`
     # keys every Airflow component must share, set once for all of them as the native set-up does
     # (tests/test_celery.py runs compose's Celery settings natively)
-    from ipkpi.services import airflow_env
+    from ipkpi.platform.services import airflow_env
 
     shared = {"AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"}
     assert shared <= set(airflow_env(settings)) and shared <= set(compose["x-airflow"]["environment"])

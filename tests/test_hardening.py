@@ -35,7 +35,7 @@ def test_run_ids_never_collide():
 
 @pytest.mark.parametrize("publication_id", ["pub-1'; DROP SCHEMA raw CASCADE; --", 'x", "other": "y', "a b", ""])
 def test_a_publication_id_cannot_reach_dbt_unless_well_formed(publication_id, tmp_path):
-    from ipkpi.transform import run_dbt
+    from ipkpi.pipeline.transform import run_dbt
 
     with pytest.raises(ValueError, match="publication id"):
         run_dbt(["build"], "postgresql://nobody@127.0.0.1:1/none", tmp_path, publication_id)
@@ -49,8 +49,8 @@ def test_secret_files_are_private_and_the_server_owns_only_its_cluster(warehouse
     import os
     import stat
 
-    from ipkpi.config import write_private
-    from ipkpi.services import ensure_airflow_db, pg_data_dir, write_sandbox_credentials
+    from ipkpi.platform.config import write_private
+    from ipkpi.platform.services import ensure_airflow_db, pg_data_dir, write_sandbox_credentials
 
     write_sandbox_credentials(settings)
     ensure_airflow_db(settings)
@@ -109,8 +109,8 @@ def test_stop_kills_the_whole_group_even_after_its_leader_died(tmp_path):
     import time
     from dataclasses import replace
 
-    from ipkpi.config import Settings
-    from ipkpi.services import group_members, spawn, stop_process
+    from ipkpi.platform.config import Settings
+    from ipkpi.platform.services import group_members, spawn, stop_process
 
     settings = replace(Settings.from_env(), home=tmp_path)
     leader = spawn(settings, "fake-scheduler", ["bash", "-c", "sleep 300 & sleep 300 & wait"], dict(os.environ))
@@ -140,7 +140,7 @@ def test_dbt_dies_with_the_task_that_started_it(tmp_path):
             "-c",
             (
                 "import subprocess, sys\n"
-                "from ipkpi.transform import die_with_parent\n"
+                "from ipkpi.pipeline.transform import die_with_parent\n"
                 f"child = subprocess.Popen(['sleep', '300'], preexec_fn=die_with_parent)\n"
                 f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
                 "child.wait()\n"
@@ -169,8 +169,8 @@ def test_prune_removes_old_logs_and_validation_results_only(tmp_path):
     import time
     from dataclasses import replace
 
-    from ipkpi.config import Settings
-    from ipkpi.retention import prune, retained_trees
+    from ipkpi.pipeline.retention import prune, retained_trees
+    from ipkpi.platform.config import Settings
 
     settings = replace(Settings.from_env(), home=tmp_path)
     old, new = time.time() - 100 * 86400, time.time() - 10 * 86400
@@ -202,15 +202,15 @@ def test_two_set_ups_queue_on_a_lock(tmp_path):
     from dataclasses import replace
 
     from ipkpi import cli
-    from ipkpi.config import Settings
-    from ipkpi.services import setup_lock
+    from ipkpi.platform.config import Settings
+    from ipkpi.platform.services import setup_lock
 
     assert "setup_lock(settings)" in inspect.getsource(cli.cmd_setup)
     settings = replace(Settings.from_env(), home=tmp_path)
     marker = tmp_path / "second-entered"
     child = (
         "import sys\nfrom dataclasses import replace\nfrom pathlib import Path\n"
-        "from ipkpi.config import Settings\nfrom ipkpi.services import setup_lock\n"
+        "from ipkpi.platform.config import Settings\nfrom ipkpi.platform.services import setup_lock\n"
         f"with setup_lock(replace(Settings.from_env(), home=Path({str(tmp_path)!r}))):\n"
         f"    Path({str(marker)!r}).write_text('in')\n"
     )
@@ -233,7 +233,7 @@ def test_prune_removes_only_repeated_fetch_log_rows(warehouse):
     fetch-log rows; the repeats in between go once older than the setting; no payload is removed."""
     import psycopg
 
-    from ipkpi.retention import prune_repeat_fetches
+    from ipkpi.pipeline.retention import prune_repeat_fetches
 
     with psycopg.connect(warehouse, autocommit=True) as conn:
         conn.execute(

@@ -193,7 +193,7 @@ def test_standard_airflow_backfill_route(first_run, settings):
     """`airflow backfill create` with the scheduler running: the runs the schedule would have made
     (one a day), executed by Airflow. The run of 2021-04-19 → 20 (20:00 Asia/Shanghai) asks for the
     months due at its end — 2021-01…2021-03 are not held yet — and loads them."""
-    from ipkpi.airflow_client import AirflowClient
+    from ipkpi.platform.airflow_client import AirflowClient
 
     ipkpi("setup")  # back to the default connections and warehouse
     result = ipkpi(

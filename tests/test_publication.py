@@ -18,8 +18,8 @@ import pytest
 from ingest.http import Endpoint
 from ingest.registry import SOURCES
 from ingest.runner import ingest_months
-from ipkpi import pipeline
-from ipkpi.publish import PublicationBlocked, candidate_schema
+from ipkpi.pipeline import steps as pipeline
+from ipkpi.pipeline.publish import PublicationBlocked, candidate_schema
 from sandbox import SandboxConfig, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +80,7 @@ def attempt() -> tuple[str, PublicationBlocked | None]:
 @pytest.fixture(scope="module")
 def pub_dsn(settings, warehouse, sandbox, sandbox_credentials):
     """A warehouse of its own, holding a good publication of 2020–2021."""
-    from ipkpi.warehouse import init_warehouse
+    from ipkpi.pipeline.warehouse import init_warehouse
 
     with psycopg.connect(settings.embedded_dsn("postgres", "postgres"), autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS ipkpi_pub WITH (FORCE)")
@@ -222,7 +222,7 @@ def test_the_quarantine_rate_rule_holds_for_every_month_size_and_feed(pub_dsn):
     """The suite's own two queries, as the gate runs them, over loads of every size and every feed
     (rolled back): which months warn and which block."""
     from ingest.registry import SOURCES
-    from ipkpi.gate import load_suites
+    from ipkpi.pipeline.gate import load_suites
 
     suite = next(s for s in load_suites() if s["name"] == "raw_loads")
     rules = {
@@ -307,7 +307,7 @@ def test_raw_row_rule_breach_blocks_naming_load_and_row(pub_dsn):
 SWAP_CHILD = textwrap.dedent("""
     import sys, time
     import psycopg
-    from ipkpi import publish
+    from ipkpi.pipeline import publish
     real_connect = psycopg.connect
     class Stalling:
         # the swap's connection: stop after the first rename, inside the transaction
@@ -356,7 +356,7 @@ def test_killed_during_the_swap_leaves_the_old_publication(pub_dsn):
 
 
 def test_bi_reader_reads_published_only(pub_dsn, settings):
-    from ipkpi.warehouse import bi_reader_dsn
+    from ipkpi.pipeline.warehouse import bi_reader_dsn
 
     os.environ["IPKPI_WAREHOUSE_DSN"] = pub_dsn
     reader = bi_reader_dsn(settings)
@@ -482,7 +482,7 @@ def test_an_abandoned_attempt_does_not_hold_the_lock(pub_dsn):
     stuck = pipeline.begin("stuck", force=True, run_id="run-dead")
     with pytest.raises(Busy):
         pipeline.begin("next", force=True, on_busy=busy)
-    from ipkpi.publish import acquire_lock, new_publication_id
+    from ipkpi.pipeline.publish import acquire_lock, new_publication_id
 
     assert acquire_lock(pub_dsn, new_publication_id(), "run-c", lambda run_id: run_id != "run-dead") is None
     assert log_entry(pub_dsn, stuck)[0] == "failed"
@@ -491,7 +491,7 @@ def test_an_abandoned_attempt_does_not_hold_the_lock(pub_dsn):
 
 def test_the_swap_publishes_only_what_its_gate_validated(pub_dsn):
     """A candidate changed after the gate passed it, or another attempt's candidate, is refused."""
-    from ipkpi.publish import CandidateMismatch
+    from ipkpi.pipeline.publish import CandidateMismatch
 
     before = published_digest(pub_dsn)
     publication_id = pipeline.begin("test", force=True)
@@ -513,7 +513,7 @@ def test_the_swap_publishes_only_what_its_gate_validated(pub_dsn):
 def test_runtime_login_cannot_escalate(pub_dsn, settings):
     """The tasks' login (ipkpi_runner) is neither superuser nor CREATEROLE: it cannot give itself
     pg_execute_server_program, run programs on the server, create roles or read server files."""
-    from ipkpi.services import airflow_env
+    from ipkpi.platform.services import airflow_env
 
     os.environ["IPKPI_WAREHOUSE_DSN"] = pub_dsn
     runner = settings.runtime_dsn
@@ -541,7 +541,7 @@ def test_runtime_login_cannot_escalate(pub_dsn, settings):
 def test_no_view_in_published_can_show_raw(pub_dsn, settings):
     """A relation slipped into `published` (here a view on raw.fetches) belongs to the publisher at
     the next grant, which cannot read raw: BI gets an error, not the data."""
-    from ipkpi.warehouse import bi_reader_dsn, grant_published
+    from ipkpi.pipeline.warehouse import bi_reader_dsn, grant_published
 
     os.environ["IPKPI_WAREHOUSE_DSN"] = pub_dsn
     execute(pub_dsn, "CREATE VIEW published.leak AS SELECT * FROM raw.fetches")
@@ -555,7 +555,7 @@ def test_no_view_in_published_can_show_raw(pub_dsn, settings):
 
 
 def test_bi_reader_is_set_up_for_bi_and_nothing_else(pub_dsn, settings):
-    from ipkpi.warehouse import bi_reader_dsn
+    from ipkpi.pipeline.warehouse import bi_reader_dsn
 
     os.environ["IPKPI_WAREHOUSE_DSN"] = pub_dsn
     reader = bi_reader_dsn(settings)
@@ -573,31 +573,31 @@ def test_bi_reader_is_set_up_for_bi_and_nothing_else(pub_dsn, settings):
 def test_a_retried_transform_resumes_its_attempt(pub_dsn, monkeypatch):
     """A failed dbt build ends the attempt (failed, lock released); Airflow's retry of the task
     takes it back and the attempt publishes — unless another attempt began in between."""
-    import ipkpi.transform
-    from ipkpi.transform import TransformError
+    import ipkpi.pipeline.transform
+    from ipkpi.pipeline.transform import TransformError
 
-    build = ipkpi.transform.build
+    build = ipkpi.pipeline.transform.build
 
     def flaky(*args, **kwargs):
         raise TransformError("dbt build failed (a lost connection)")
 
     publication_id = pipeline.begin("test", force=True, run_id="run-retry")
-    monkeypatch.setattr(ipkpi.transform, "build", flaky)
+    monkeypatch.setattr(ipkpi.pipeline.transform, "build", flaky)
     with pytest.raises(TransformError):
         pipeline.transform(publication_id, "run-retry")
     assert log_entry(pub_dsn, publication_id)[0] == "failed"
     assert rows(pub_dsn, "SELECT count(*) FROM audit.publication_lock") == [(0,)]
-    monkeypatch.setattr(ipkpi.transform, "build", build)
+    monkeypatch.setattr(ipkpi.pipeline.transform, "build", build)
     pipeline.transform(publication_id, "run-retry")  # the retry
     pipeline.validate(publication_id)
     pipeline.publish(publication_id)
     assert rows(pub_dsn, "SELECT DISTINCT publication_id FROM published.kpi_values") == [(publication_id,)]
     # a retry after another attempt began cannot resume
     stale = pipeline.begin("stale", force=True, run_id="run-stale")
-    monkeypatch.setattr(ipkpi.transform, "build", flaky)
+    monkeypatch.setattr(ipkpi.pipeline.transform, "build", flaky)
     with pytest.raises(TransformError):
         pipeline.transform(stale, "run-stale")
-    monkeypatch.setattr(ipkpi.transform, "build", build)
+    monkeypatch.setattr(ipkpi.pipeline.transform, "build", build)
     other = pipeline.begin("other", force=True, run_id="run-other")
     with pytest.raises(RuntimeError, match=f"cannot resume: publication {other}"):
         pipeline.transform(stale, "run-stale")

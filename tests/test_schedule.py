@@ -256,8 +256,8 @@ def test_the_scheduler_s_own_run_asks_what_at_replays(replay, settings):
     """A run the scheduler creates itself (run type scheduled) covers the same interval and asks each
     feed for the same months as `ipkpi run --at` for the same instant."""
     from ingest.registry import SOURCES
-    from ipkpi.airflow_client import AirflowClient
-    from ipkpi.schedule import interval_at
+    from ipkpi.pipeline.schedule import interval_at
+    from ipkpi.platform.airflow_client import AirflowClient
 
     env, server = replay["env"], replay["server"]
     start, end = interval_at(pendulum.now("UTC"))  # the run the scheduler makes as soon as it may
@@ -288,7 +288,7 @@ def test_the_scheduler_s_own_run_asks_what_at_replays(replay, settings):
             theirs = client.xcom(replayed_run, f"ingest_{source}")
             assert ours["instant"] == theirs["instant"] and ours["months"] == theirs["months"], source
     finally:
-        from ipkpi.services import active_runs
+        from ipkpi.platform.services import active_runs
 
         deadline = time.monotonic() + 300
         while active_runs(settings) and time.monotonic() < deadline:  # set-up never restarts under a run

@@ -231,7 +231,7 @@ def test_rollback_restores_a_vintage_and_the_next_run_moves_forward(vintages):
 def test_bi_reads_the_vintages(vintages, settings):
     from urllib.parse import urlsplit
 
-    from ipkpi.warehouse import bi_reader_dsn
+    from ipkpi.pipeline.warehouse import bi_reader_dsn
 
     reader = urlsplit(bi_reader_dsn(settings))._replace(path="/ipkpi_vintages").geturl()
     first = vintages["published"][0]
@@ -272,7 +272,7 @@ def test_pinned_white_paper_and_revision_notes(vintages):
 
 
 def test_retention_keeps_what_a_white_paper_read(vintages):
-    from ipkpi.retention import prune_vintages
+    from ipkpi.pipeline.retention import prune_vintages
 
     dsn = vintages["dsn"]
     first, second = vintages["published"][:2]

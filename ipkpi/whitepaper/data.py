@@ -82,7 +82,7 @@ class YearData:
     targets: list[Target]
     source_months: list[SourceMonth]
     payloads: list[SourcePayload]
-    revisions: list = field(default_factory=list)  # ipkpi.vintages.Change: figures changed since the last paper
+    revisions: list = field(default_factory=list)  # ipkpi.pipeline.vintages.Change: figures changed since the last paper
 
     @property
     def publication_id(self) -> str:

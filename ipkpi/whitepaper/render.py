@@ -100,7 +100,7 @@ def chart_scale(unit: str) -> tuple[float, str]:
     return (100_000_000, "亿元") if unit == "元" else (1, unit)
 
 
-# ipkpi.vintages' reasons, as the appendix says them
+# ipkpi.pipeline.vintages' reasons, as the appendix says them
 REVISION_REASONS = {"reissued_file": "数据文件重新发布", "statistics_revision": "统计报表修订",
                     "late_month": "迟到月份数据补入", "revoked_record": "记录撤销（追溯剔除）", "rollback": "发布回滚",
                     "other": "其他（含加工规则变化）"}
@@ -439,8 +439,8 @@ def generate(year: int, out_dir: Path | None = None, dsn: str | None = None, pdf
     if record:
         import hashlib
 
-        from ipkpi.config import Settings
-        from ipkpi.vintages import record_whitepaper
+        from ipkpi.platform.config import Settings
+        from ipkpi.pipeline.vintages import record_whitepaper
 
         record_whitepaper(Settings.from_env().runtime_dsn, year, data.publication_id,
                           hashlib.sha256(figures.encode()).hexdigest())

@@ -10,12 +10,12 @@ from ingest.http import TransientError
 from ingest.registry import SOURCES, connector
 from ingest.runner import ingest_months
 from ingest.store import empty_raw_layer
-from ipkpi.config import INGEST_TASK_RETRIES
+from ipkpi.platform.config import INGEST_TASK_RETRIES
 from sandbox import SandboxConfig, start_server
 
 MONTHS = ["2020-11", "2020-12", "2021-01", "2021-02"]
 # The shipped retry counts: the HTTP client's default (ingest.http.RETRIES, left as it ships) and
-# the DAG's task retries (ipkpi.config.INGEST_TASK_RETRIES). Only the waiting is shortened — short
+# the DAG's task retries (ipkpi.platform.config.INGEST_TASK_RETRIES). Only the waiting is shortened — short
 # time-outs (the sandbox's time-out fault sleeps longer than the read time-out) and back-off —
 # which changes how long a retry waits, not how many there are.
 HTTP = {"timeout": (2.0, 1.0), "backoff": 0.05, "backoff_max": 0.5}

@@ -16,7 +16,7 @@ from tests.mart import harness
 
 @pytest.fixture(scope="session")
 def mart_settings():
-    from ipkpi import services
+    from ipkpi.platform import services
 
     settings = harness.mart_settings()
     was_up = services.pg_is_up(settings)

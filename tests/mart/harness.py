@@ -23,7 +23,7 @@ MART_ENV = {
 
 
 def mart_settings(env: dict | None = None):
-    from ipkpi.config import Settings
+    from ipkpi.platform.config import Settings
 
     env = env or MART_ENV
     return Settings(
@@ -36,8 +36,8 @@ def mart_settings(env: dict | None = None):
 
 def fresh_database(settings, name: str) -> str:
     """(Re)create database `name` owned by ipkpi_owner, initialised like the warehouse; its DSN."""
-    from ipkpi import services
-    from ipkpi.warehouse import init_warehouse
+    from ipkpi.pipeline.warehouse import init_warehouse
+    from ipkpi.platform import services
 
     services.ensure_postgres(settings)
     with psycopg.connect(settings.embedded_dsn("postgres", "postgres"), autocommit=True) as conn:
@@ -49,8 +49,8 @@ def fresh_database(settings, name: str) -> str:
 
 
 def dbt(args: list[str], dsn: str, home: Path, publication_id: str = "pub-test") -> float:
-    """Run dbt (through ipkpi.transform, as the pipeline does); seconds taken."""
-    from ipkpi.transform import run_dbt
+    """Run dbt (through ipkpi.pipeline.transform, as the pipeline does); seconds taken."""
+    from ipkpi.pipeline.transform import run_dbt
 
     started = time.monotonic()
     run_dbt(args, dsn, home, publication_id)

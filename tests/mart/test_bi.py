@@ -1,6 +1,6 @@
 """The mart as a first-class BI source (issue 16; MART.md "BI additions"), proven on a real
 publication: 2023-01 … 2024-12 of the default sandbox ingested over HTTP into a database of its
-own, built, gated and swapped in by ipkpi.pipeline in-process, then read as `bi_reader`.
+own, built, gated and swapped in by ipkpi.pipeline.steps in-process, then read as `bi_reader`.
 
 - dates: period_start / period_end are `date`s that filter and truncate;
 - one grain per view (kpi_year, kpi_month, kpi_breakdown_year, kpi_breakdown_month): summing a
@@ -33,9 +33,9 @@ MONTHS = [f"{y}-{m:02d}" for y in (2023, 2024) for m in range(1, 13)]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z]{2,}")
 
-# the log view is created by the swap (ipkpi/publish.py LOG_VIEW), not by dbt: no comments of ours
+# the log view is created by the swap (ipkpi/pipeline/publish.py LOG_VIEW), not by dbt: no comments of ours
 # the one view that reads outside `published`: the swap's log view over audit.publication_log (the
-# publisher may read it; ipkpi.publish.LOG_VIEW, commented there)
+# publisher may read it; ipkpi.pipeline.publish.LOG_VIEW, commented there)
 READS_AUDIT = {"publication_log"}
 # the vintages (MART.md "Vintages") live outside the swapped schema, in `vintage`, owned by the publisher
 READS_VINTAGE = {
@@ -141,7 +141,7 @@ VIEW_GRAINS = {
 @pytest.fixture(scope="module")
 def bi(settings, warehouse, sandbox, sandbox_credentials):
     """A database of its own holding a real publication of 2023–2024; (owner DSN, bi_reader DSN)."""
-    from ipkpi.warehouse import bi_reader_dsn
+    from ipkpi.pipeline.warehouse import bi_reader_dsn
     from tests.mart.harness import fresh_database
 
     dsn = fresh_database(settings, "ipkpi_bi")

@@ -43,7 +43,7 @@ SEED_ACTUALS_2020 = [
 
 @pytest.fixture(scope="module")
 def wp_dsn(settings, warehouse, sandbox, sandbox_credentials):
-    from ipkpi.warehouse import init_warehouse
+    from ipkpi.pipeline.warehouse import init_warehouse
 
     with psycopg.connect(settings.embedded_dsn("postgres", "postgres"), autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS ipkpi_wp WITH (FORCE)")
@@ -64,8 +64,8 @@ def wp_dsn(settings, warehouse, sandbox, sandbox_credentials):
 
 @pytest.fixture(scope="module")
 def bi_dsn(wp_dsn, settings):
-    from ipkpi.config import Settings
-    from ipkpi.warehouse import bi_reader_dsn
+    from ipkpi.platform.config import Settings
+    from ipkpi.pipeline.warehouse import bi_reader_dsn
 
     return bi_reader_dsn(Settings.from_env())
 

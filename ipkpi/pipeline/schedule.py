@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 import pendulum
 
-from ipkpi.config import TIMEZONE, schedule_cron
+from ipkpi.platform.config import TIMEZONE, schedule_cron
 
 EXPLICIT = "explicit"
 
@@ -45,7 +45,7 @@ class RunScope:
 def run_scope(
     interval_start: datetime, interval_end: datetime, conf: dict | None, run_after: datetime | None = None
 ) -> RunScope:
-    from ipkpi.pipeline import months_in_interval
+    from ipkpi.pipeline.steps import months_in_interval
 
     if (conf or {}).get("range") == EXPLICIT:
         return RunScope(run_after or datetime.now(timezone.utc), months_in_interval(interval_start, interval_end))

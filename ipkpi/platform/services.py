@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from ingest.registry import SOURCES
-from ipkpi.config import ROOT, Settings, write_private
+from ipkpi.platform.config import ROOT, Settings, write_private
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")

@@ -11,9 +11,9 @@ from datetime import datetime
 
 import pendulum
 
-from ipkpi.config import TIMEZONE, Settings
+from ipkpi.platform.config import TIMEZONE, Settings
 
-log = logging.getLogger("ipkpi.pipeline")
+log = logging.getLogger("ipkpi.pipeline.steps")
 
 
 def months_in_interval(start: datetime, end: datetime) -> list[str]:
@@ -51,7 +51,7 @@ def ingest(
     from ingest.http import AuthError, Endpoint
     from ingest.registry import SOURCES, connector
     from ingest.runner import ingest_months
-    from ipkpi.config import first_month
+    from ipkpi.platform.config import first_month
 
     settings = Settings.from_env()
     endpoint = endpoint or Endpoint.from_airflow(SOURCES[source])
@@ -93,8 +93,8 @@ def alert_overdue(dsn: str, source: str, instant: datetime, run_id: str | None) 
 
     from ingest.calendar import compact, overdue_months, rhythm_of
     from ingest.registry import connector
-    from ipkpi.config import first_month
-    from ipkpi.notify import post
+    from ipkpi.platform.config import first_month
+    from ipkpi.platform.notify import post
 
     feed = connector(source)
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -142,7 +142,7 @@ def begin(
     freeing the worker slot — or, without it, this waits."""
     import time
 
-    from ipkpi.publish import (
+    from ipkpi.pipeline.publish import (
         acquire_lock,
         current_publication_inputs,
         drop_other_candidates,
@@ -184,7 +184,7 @@ def note_superseded_rollback(dsn: str, publication_id: str) -> None:
     publication's detail (``ipkpi run`` prints it)."""
     import psycopg
 
-    from ipkpi.publish import finish_attempt
+    from ipkpi.pipeline.publish import finish_attempt
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         row = conn.execute(
@@ -220,7 +220,7 @@ def abandon_failed_attempt(context) -> None:
     still running) and the publication lock is released, so the next attempt may begin."""
     import psycopg
 
-    from ipkpi.publish import abandon_attempt, release_lock
+    from ipkpi.pipeline.publish import abandon_attempt, release_lock
 
     ti = context.get("task_instance") or context.get("ti")
     if getattr(ti, "task_id", None) not in PUBLICATION_STEPS:
@@ -240,8 +240,8 @@ def abandon_failed_attempt(context) -> None:
 def transform(publication_id: str, run_id: str | None = None) -> None:
     """dbt build into the attempt's candidate. A failed build ends the attempt (failed, lock
     released); Airflow's retry of this task resumes it — unless another attempt began meanwhile."""
-    from ipkpi.publish import candidate_schema, finish_attempt, release_lock, resume_attempt
-    from ipkpi.transform import TransformError, build
+    from ipkpi.pipeline.publish import candidate_schema, finish_attempt, release_lock, resume_attempt
+    from ipkpi.pipeline.transform import TransformError, build
 
     settings = Settings.from_env()
     resume_attempt(settings.warehouse_dsn, publication_id, run_id, airflow_run_alive)
@@ -258,8 +258,14 @@ def validate(publication_id: str) -> dict:
     swap checks."""
     import psycopg
 
-    from ipkpi.gate import run_gate
-    from ipkpi.publish import PublicationBlocked, candidate_digest, candidate_schema, finish_attempt, release_lock
+    from ipkpi.pipeline.gate import run_gate
+    from ipkpi.pipeline.publish import (
+        PublicationBlocked,
+        candidate_digest,
+        candidate_schema,
+        finish_attempt,
+        release_lock,
+    )
 
     settings = Settings.from_env()
     schema = candidate_schema(publication_id)
@@ -290,7 +296,7 @@ def validate(publication_id: str) -> dict:
 
 
 def publish(publication_id: str) -> None:
-    from ipkpi.publish import swap
+    from ipkpi.pipeline.publish import swap
 
     swap(Settings.from_env().warehouse_dsn, publication_id)
     log.info("published %s", publication_id)

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ipkpi.config import ROOT
+from ipkpi.platform.config import ROOT
 
 SUITES_DIR = ROOT / "expectations" / "suites"
 SEVERITY_TO_GX = {"error": "critical", "warning": "warning"}

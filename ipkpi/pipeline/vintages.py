@@ -810,7 +810,7 @@ def republish(
     """A new publication made from the current one: its relations cloned into a candidate,
     ``change(conn, candidate schema, publication id)`` applied, every row stamped, the digest
     recorded as validated, and swapped in under the publication lock. Returns its id."""
-    from ipkpi.publish import (
+    from ipkpi.pipeline.publish import (
         PUBLISHED,
         abandon_attempt,
         acquire_lock,

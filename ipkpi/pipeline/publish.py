@@ -25,8 +25,8 @@ from typing import NamedTuple
 import psycopg
 from psycopg import sql
 
-from ipkpi import vintages
-from ipkpi.warehouse import grant_published
+from ipkpi.pipeline import vintages
+from ipkpi.pipeline.warehouse import grant_published
 
 CANDIDATE = "publish_candidate"  # where dbt builds the published models when no run names a candidate
 CANDIDATE_PREFIX = "candidate_"
@@ -211,7 +211,7 @@ def input_fingerprint(dsn: str) -> str:
     raw layer's state) and the transformation's files."""
     import hashlib
 
-    from ipkpi.config import ROOT
+    from ipkpi.platform.config import ROOT
 
     digest = hashlib.sha256()
     with psycopg.connect(dsn, autocommit=True) as conn:

@@ -13,8 +13,8 @@ from psycopg import sql
 
 from ingest.registry import SOURCES, connector
 from ingest.store import ensure_raw_tables
-from ipkpi.config import SCHEMAS, Settings
-from ipkpi.vintages import VINTAGE_DDL
+from ipkpi.pipeline.vintages import VINTAGE_DDL
+from ipkpi.platform.config import SCHEMAS, Settings
 
 # role -> what it is for (README "Security"). The warehouse DSN's user (ipkpi_owner) sets up; the
 # pipeline's tasks log in as ipkpi_runner, which can only act as the three NOLOGIN roles below.
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS audit.publication_log (
     checks_failed   int,
     detail          jsonb NOT NULL DEFAULT '{}'::jsonb
 );
--- what the publication was built from (ipkpi.publish.input_fingerprint: a run whose inputs equal
+-- what the publication was built from (ipkpi.pipeline.publish.input_fingerprint: a run whose inputs equal
 -- the current publication's publishes nothing), and the instant of the run that made it
 ALTER TABLE audit.publication_log ADD COLUMN IF NOT EXISTS input_fingerprint text;
 ALTER TABLE audit.publication_log ADD COLUMN IF NOT EXISTS as_of timestamptz;
@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS audit.source_month_first_published (
     published_at    timestamptz NOT NULL,
     PRIMARY KEY (source, period)
 );
--- one publication attempt at a time (ipkpi.publish.acquire_lock): held from begin to the swap
+-- one publication attempt at a time (ipkpi.pipeline.publish.acquire_lock): held from begin to the swap
 CREATE TABLE IF NOT EXISTS audit.publication_lock (
     only_one        boolean PRIMARY KEY DEFAULT true CHECK (only_one),
     publication_id  text NOT NULL,
@@ -135,7 +135,7 @@ def init_warehouse(dsn: str, settings: Settings) -> None:
         conn.execute(GRANTS)
         conn.execute(VINTAGE_DDL)  # handed to the publisher, whom GRANTS made the owner a member of
         if not conn.execute("SELECT to_regclass('published.publication_log')").fetchone()[0]:
-            from ipkpi.publish import LOG_VIEW
+            from ipkpi.pipeline.publish import LOG_VIEW
 
             conn.execute(LOG_VIEW.format(schema="published"))
         grant_published(conn, "published")

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import requests
 
-from ipkpi.config import Settings
+from ipkpi.platform.config import Settings
 
 DAG_ID = "ipkpi_pipeline"
 

@@ -9,7 +9,7 @@ figure).
   raw.fetches; rows older than that which repeat a payload are removed, keeping for each source,
   period, page and payload its first and its latest fetch.
 
-- ``IPKPI_RETAIN_VINTAGE_YEARS`` (default 0, keep all): vintages (ipkpi.vintages) published longer
+- ``IPKPI_RETAIN_VINTAGE_YEARS`` (default 0, keep all): vintages (ipkpi.pipeline.vintages) published longer
   ago than that are forgotten — never the current one, nor one a white paper was generated from.
 
 ``ipkpi prune`` applies them all (run it from cron, or after a run).
@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipkpi.config import Settings
+from ipkpi.platform.config import Settings
 
 DEFAULT_DAYS = 90
 
@@ -102,7 +102,7 @@ def prune_vintages(dsn: str, years: int | None = None) -> tuple[int, int]:
     import psycopg
     from psycopg import sql
 
-    from ipkpi.vintages import TRACKED, history_table
+    from ipkpi.pipeline.vintages import TRACKED, history_table
 
     years = retain_vintage_years() if years is None else years
     if years <= 0:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ipkpi.config import ROOT
+from ipkpi.platform.config import ROOT
 
 DBT_PROJECT = ROOT / "dbt_project"
 
@@ -39,7 +39,7 @@ def dbt_env(dsn: str, home: Path) -> dict[str, str]:
     return env
 
 
-# what a publication id may look like (ipkpi.publish.new_publication_id; tests and benchmarks use
+# what a publication id may look like (ipkpi.pipeline.publish.new_publication_id; tests and benchmarks use
 # plainer ones): the models write it into SQL literals, so nothing else may pass
 PUBLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 

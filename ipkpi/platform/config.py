@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from ingest.calendar import TIMEZONE  # noqa: F401 - the project's one time zone, re-exported
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FIRST_MONTH = "2018-01"
 DEFAULT_LAST_MONTH = "2025-12"
 # The production schedule (cron, Asia/Shanghai): every evening, after the agencies' office hours,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 
-log = logging.getLogger("ipkpi.notify")
+log = logging.getLogger("ipkpi.platform.notify")
 ALERTS_CONN_ID = "ipkpi_alerts"
 
 
