@@ -163,6 +163,14 @@ def empty_raw_layer(dsn: str) -> None:
         conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
 
+def held_months(conn: psycopg.Connection) -> dict[tuple[str, str], str]:
+    """(source, period) → status of every month raw holds (published, not_yet_published, …)."""
+    return {
+        (source, period): status
+        for source, period, status in conn.execute("SELECT source, period, status FROM raw.source_months")
+    }
+
+
 def content_hash(payloads: list[Payload]) -> str:
     digest = hashlib.sha256()
     for p in payloads:

@@ -135,14 +135,10 @@ def cmd_run(settings: Settings, first: str | None, last: str | None, at: datetim
 
 
 def superseded_rollback(settings: Settings, publication_id: str) -> str | None:
-    import psycopg
+    from ipkpi.pipeline.publish import attempt
 
-    with psycopg.connect(settings.warehouse_dsn) as conn:
-        row = conn.execute(
-            "SELECT detail ->> 'supersedes_rollback' FROM audit.publication_log WHERE publication_id = %s",
-            (publication_id,),
-        ).fetchone()
-    return row[0] if row else None
+    row = attempt(settings.warehouse_dsn, publication_id)
+    return (row[1] or {}).get("supersedes_rollback") if row else None
 
 
 def current_publication_id(settings: Settings) -> str | None:
@@ -217,12 +213,9 @@ def explain_failure(settings: Settings, client, run_id: str, publication_id: str
         ]
         lines.append(f"{ti['task_id']}: " + (errors[-1].strip() if errors else "failed (see the Airflow UI)"))
     if publication_id:
-        import psycopg
+        from ipkpi.pipeline.publish import attempt
 
-        with psycopg.connect(settings.warehouse_dsn) as conn:
-            row = conn.execute(
-                "SELECT status, detail FROM audit.publication_log WHERE publication_id = %s", (publication_id,)
-            ).fetchone()
+        row = attempt(settings.warehouse_dsn, publication_id)
         if row and row[0] == "blocked":
             from ipkpi.pipeline.gate import CheckResult
 
@@ -286,12 +279,13 @@ def cmd_status(settings: Settings, at: datetime | None = None) -> None:
 
     from ingest.calendar import due_at, ended_months, rhythm_of
     from ingest.registry import SOURCES, connector
+    from ingest.store import held_months
     from ipkpi import mart
     from ipkpi.platform.config import first_month
 
     at = at or pendulum.now("UTC")
     with psycopg.connect(settings.warehouse_dsn) as conn:
-        held = {(s, p): st for s, p, st in conn.execute("SELECT source, period, status FROM raw.source_months")}
+        held = held_months(conn)
         current = mart.Mart(conn)
         published = (
             {(m.source, m.period) for m in current.source_months() if m.is_available}

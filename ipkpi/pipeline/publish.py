@@ -229,13 +229,18 @@ def input_fingerprint(dsn: str) -> str:
     return digest.hexdigest()
 
 
+def attempt(dsn: str, publication_id: str) -> tuple[str, dict] | None:
+    """(status, detail) of one publication attempt, or None when no attempt has that id."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT status, detail FROM audit.publication_log WHERE publication_id = %s", (publication_id,)
+        ).fetchone()
+
+
 def already_published(dsn: str, publication_id: str) -> bool:
     """A publication id is swapped in once: after that, whatever candidate exists is not its own."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        status = conn.execute(
-            "SELECT status FROM audit.publication_log WHERE publication_id = %s", (publication_id,)
-        ).fetchone()
-    return status is not None and status[0] == "published"
+    row = attempt(dsn, publication_id)
+    return row is not None and row[0] == "published"
 
 
 def current_publication_inputs(dsn: str) -> tuple[str, str | None] | None:
