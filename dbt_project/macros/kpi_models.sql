@@ -28,6 +28,12 @@
     {{ return(declaration()) }}
 {%- endmacro %}
 
+{# Whether a row of the source's records counts in any KPI, as a boolean expression (the facts' counts_in_kpis). #}
+{% macro counts_in_kpis(source_name) -%}
+    {%- set condition = kpi_source(source_name).get('counts_in_kpis') -%}
+    ({{ condition if condition else 'true' }})
+{%- endmacro %}
+
 {# Every declared source, by name (the macros kpi_source__*), sorted. #}
 {% macro kpi_sources() -%}
     {%- set names = [] -%}
@@ -142,10 +148,12 @@ from splits
                                                  and node.package_name == project_name -%}
             {%- do tagged.append(node.name) -%}
         {%- endfor -%}
-        {%- if (tagged | sort) != (models | sort) -%}
-            {{ exceptions.raise_compiler_error(this.identifier ~ ": the models tagged '" ~ kind ~ "' " ~ (tagged | sort)
-                ~ " are not those of the declared sources " ~ (models | sort)
-                ~ " (macros/kpi_sources/<source>.sql declares a source; after adding one, `dbt parse --no-partial-parse`)") }}
+        {%- set undeclared = tagged | reject('in', models) | sort -%}
+        {%- set untagged = models | reject('in', tagged) | sort -%}
+        {%- if undeclared or untagged -%}
+            {{ exceptions.raise_compiler_error(this.identifier ~ ": models tagged '" ~ kind ~ "' without a declared source: "
+                ~ undeclared ~ "; declared sources' models not tagged '" ~ kind ~ "' (or missing): " ~ untagged
+                ~ ". A source is declared by macros/kpi_sources/<source>.sql (after adding one, `dbt parse --no-partial-parse`).") }}
         {%- endif -%}
     {%- endif -%}
     {%- for model in models %}
