@@ -3,7 +3,8 @@
 - the seed `ref_sources` is the ingest registry, row for row;
 - no dbt test lists source names (`accepted_values`): they test `relationships` to ref_sources;
 - the KPI unions read exactly the models tagged `kpi_values` / `kpi_breakdowns`, one per declared
-  source (macros/kpi_sources/<source>.sql), and every declared source is a registry source;
+  source (macros/kpi_sources/<source>.sql), and every declared source is a registry source; the
+  run's processed months are written after all of them and the sources' latest-state models;
 - a tagged model without a declaration stops the union with an error naming it.
 """
 
@@ -100,6 +101,11 @@ def test_kpi_unions_read_every_tagged_model_of_a_registry_source(manifest):
                 ["grain", "period"],
             ), name
     assert {n.split("__", 1)[1] for n in by_name if n.startswith("int_kpis__")} == declared
+    # the run's processed months are written after every model that recomputes from the changed months
+    readers = {"change_feed_current", "file_feed_current", "kpi_values_model", "kpi_breakdowns_model"}
+    recompute = {n for n, node in by_name.items() if readers & {m.split(".")[-1] for m in node["depends_on"]["macros"]}}
+    processed = {p.split(".")[-1] for p in by_name["int_ingestion__processed_months"]["depends_on"]["nodes"]}
+    assert recompute and recompute <= processed, f"processed months may be written before {recompute - processed}"
 
 
 def test_a_tagged_model_without_a_declaration_stops_the_union(tmp_path):

@@ -126,6 +126,26 @@ from splits
 {%- endmacro %}
 
 {#
+  The models of a kind over the declared sources: 'kpi_values' (int_kpis__<source>), 'kpi_breakdowns'
+  (int_breakdowns__<source>, sources with breakdown dimensions), 'records' (the latest-state models
+  the KPI models are rendered from; hand-written sources have none).
+#}
+{% macro kpi_models(kind) -%}
+    {%- set models = [] -%}
+    {%- for source_name in kpi_sources() -%}
+        {%- set source = kpi_source(source_name) -%}
+        {%- if kind == 'kpi_values' -%}
+            {%- do models.append('int_kpis__' ~ source_name) -%}
+        {%- elif kind == 'kpi_breakdowns' and source.get('breakdowns') -%}
+            {%- do models.append('int_breakdowns__' ~ source_name) -%}
+        {%- elif kind == 'records' and not source.get('hand_written') -%}
+            {%- do models.append(source.records) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(models) }}
+{%- endmacro %}
+
+{#
   The union of every per-source model of a kind ('kpi_values': int_kpis__<source>, 'kpi_breakdowns':
   int_breakdowns__<source> for the sources with breakdown dimensions). dbt records refs while it
   parses, when `graph` is still empty, so the models come from the declared sources; at run time
@@ -134,14 +154,7 @@ from splits
   its model.
 #}
 {% macro kpi_union(kind, columns) -%}
-    {%- set models = [] -%}
-    {%- for source_name in kpi_sources() -%}
-        {%- if kind == 'kpi_values' -%}
-            {%- do models.append('int_kpis__' ~ source_name) -%}
-        {%- elif kpi_source(source_name).get('breakdowns') -%}
-            {%- do models.append('int_breakdowns__' ~ source_name) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set models = kpi_models(kind) -%}
     {%- if execute -%}
         {%- set tagged = [] -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model' and kind in node.tags
