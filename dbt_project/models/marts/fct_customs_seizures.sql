@@ -13,7 +13,7 @@ select
     campaign,
     disposition,
     is_released,
-    not is_released as counts_in_kpis,
+    {{ counts_in_kpis('customs') }} as counts_in_kpis,
     file_period,
     load_id
 from {{ ref('int_customs__seizures_current') }}

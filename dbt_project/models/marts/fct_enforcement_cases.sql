@@ -8,7 +8,7 @@ select
     closed_on,
     status,
     is_revoked,
-    not is_revoked as counts_in_kpis,
+    {{ counts_in_kpis('amr_cases') }} as counts_in_kpis,
     fine_yuan,
     transferred_to_police,
     online,

@@ -9,7 +9,7 @@ select
     amount_yuan,
     status,
     is_voided,
-    not is_voided as counts_in_kpis,
+    {{ counts_in_kpis('finance') }} as counts_in_kpis,
     is_first_loan,
     region_code,
     file_period,

@@ -5,7 +5,9 @@
   of the year's last loaded month (December once the year is complete), annual values from the
   December document. Derived KPIs need every component row, else no cell. The city row is the
   return's own 330200 row; a district has a cell only where the return has its row.
+  Hand-written (declared in macros/kpi_sources/amr_statistics.sql), tagged for the KPI union.
 #}
+{{ config(tags=['kpi_values']) }}
 {% set flows = {
     'patent_grants_invention': 'patent_grants_invention',
     'pct_applications': 'pct_applications',
