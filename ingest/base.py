@@ -1,8 +1,16 @@
 """The small interface every agency connector implements, and the values that cross it.
 
-A connector knows its feed: how to ask for one month (``fetch``), how to read what came back
-(``parse``) and what its raw table looks like (``columns``). Everything else — HTTP retries,
-archiving every payload, COPY loading, quarantine, idempotency — is shared (``ingest.runner``).
+A connector is the one declaration of its feed (README "Adding a feed"): its agency (connection,
+credential, name), source name, raw table and columns as :class:`~ingest.fields.Field` s (hence
+its enumerations), publication rhythm and display name — from which the registry, the secrets,
+the sandbox's credentials, the gate's column and enumeration checks and the white paper's source
+names are derived — and how to ask for one month (``fetch``) and read what came back (``parse``).
+Everything else — HTTP retries, archiving every payload, COPY loading, quarantine, idempotency —
+is shared (``ingest.runner``).
+
+Import-light on purpose, as the connector modules are: the registry imports every connector when
+the DAG file is parsed, so HTTP, JSON, Arrow and workbook libraries are imported inside
+``fetch``/``parse``, never at a connector module's top.
 """
 
 from __future__ import annotations
@@ -11,14 +19,25 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ingest.calendar import Rhythm
 
-# FeedError: a payload or a response the contract does not allow (or over a bound of
-# ingest.limits): fails the task, names source, period and URL. Defined with the HTTP layer, which
-# raises it too; connectors import it from here.
-from ingest.http import FeedClient, FeedError  # noqa: F401
+if TYPE_CHECKING:  # annotations only: ingest.http imports requests
+    from ingest.fields import Field
+    from ingest.http import FeedClient
+
+
+class FeedError(RuntimeError):
+    """A payload or a response the contract does not allow (or over a bound of ingest.limits):
+    fails the task, names source, period and URL.
+
+    Not transient: the pipeline fails the task without Airflow retries. The HTTP layer raises it too.
+    """
+
+    def __init__(self, source: str, period: str, url: str, message: str):
+        self.source, self.period, self.url = source, period, url
+        super().__init__(f"{source} {period}: {message} ({url})")
 
 
 class RowError(ValueError):
@@ -87,17 +106,59 @@ class Fetched:
     unchanged: bool = False  # the agency answered 304 to our If-None-Match
 
 
-class Source(Protocol):
-    name: str
-    conn_id: str
-    raw_table: str
-    columns: tuple[Column, ...]
+@dataclass(frozen=True)
+class Agency:
+    """An agency the pipeline reads: one Airflow connection and one credential, for each of its
+    sources (the AMR's cases and statistics return share theirs)."""
+
+    section: int  # its section of the contract (SOURCES.md §n): the order agencies are listed in
+    key: str  # the credential's key in $IPKPI_HOME/secrets.json ("sandbox") and in the sandbox's credentials file
+    conn_id: str  # the Airflow connection (AIRFLOW_CONN_<CONN_ID>), SOURCES.md
+    name: str  # as the white paper names it
+    credential: str  # how its feed presents the connection's password (documentation; ``fetch`` does it)
+
+
+class Source:
+    """One feed endpoint of an agency. A connector subclasses it and declares the class attributes
+    below; ``fetch`` and ``parse`` are its code."""
+
+    name: ClassVar[str]  # the contract's source name (SOURCES.md), the pipeline's key everywhere
+    agency: ClassVar[Agency]
+    display_name: ClassVar[str]  # what the white paper prints for it
+    raw_table: ClassVar[str]
+    # the feed's fields (CSV headers, JSON keys, workbook columns) in the order a record is checked:
+    # the raw table's columns and the gate's column and enumeration checks are derived from them
+    fields: ClassVar[tuple[Field, ...]]
+    rhythm: ClassVar[Rhythm]  # when the agency publishes a month and how long it may re-issue it (ingest.calendar)
     # other raw tables the source fills: name -> columns (e.g. the customs 合计 row)
-    extra_tables: dict[str, tuple[Column, ...]]
-    rhythm: Rhythm  # when the agency publishes a month and how long it may re-issue it (ingest.calendar)
+    extra_tables: ClassVar[dict[str, tuple[Column, ...]]] = {}
+    # change feeds: the columns of one version of a record (raw keeps each version once)
+    version_key: ClassVar[tuple[str, str] | None] = None
+    # (column, value) of a record that counts in no KPI once revoked (SOURCES.md): vintages name
+    # it as a revision's reason
+    revoked: ClassVar[tuple[str, str] | None] = None
 
-    def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched: ...
+    @property
+    def conn_id(self) -> str:
+        return self.agency.conn_id
 
-    def parse(self, payloads: list[Payload], period: str) -> Parsed: ...
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """The raw table's columns, declared by the fields."""
+        return tuple(f.raw_column for f in self.fields)
 
-    # optional: ``check_history(conn, period, parsed) -> Parsed`` for rules that need earlier months
+    @property
+    def enumerations(self) -> dict[str, tuple]:
+        """Raw column -> the contract's values of each enumerated field, as declared."""
+        return {f.column: tuple(f.allowed) for f in self.fields if f.kind == "enum"}
+
+    def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
+        raise NotImplementedError
+
+    def parse(self, payloads: list[Payload], period: str) -> Parsed:
+        raise NotImplementedError
+
+    def check_history(self, conn, period: str, parsed: Parsed) -> Parsed:
+        """Rules that need earlier months (the statistics' ytd), on the warehouse connection:
+        none by default."""
+        return parsed

@@ -32,6 +32,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ingest.base import FeedError
 from ingest.limits import Limits, megabytes
 
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
@@ -67,18 +68,6 @@ class AuthError(RuntimeError):
 
 class TransientError(RuntimeError):
     """Retries exhausted: the task fails and Airflow retries it later."""
-
-
-class FeedError(RuntimeError):
-    """A payload or a response the contract does not allow: fails the task, names where.
-
-    Not transient: the pipeline fails the task without Airflow retries. Connectors import it
-    from :mod:`ingest.base`; it lives here so that the HTTP layer can raise it too.
-    """
-
-    def __init__(self, source: str, period: str, url: str, message: str):
-        self.source, self.period, self.url = source, period, url
-        super().__init__(f"{source} {period}: {message} ({url})")
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,6 @@ def ingest_month(
     if received.unreadable is not None:
         raise received.unreadable
     parsed = received.parsed
-    if hasattr(source, "check_history"):  # rules that need earlier months (the statistics' ytd)
-        parsed = source.check_history(store.conn, period, parsed)
+    parsed = source.check_history(store.conn, period, parsed)  # rules that need earlier months (the statistics' ytd)
     load_id = store.load(period, payloads, parsed, run_id, at, published_at)
     return MonthResult(period, "loaded", len(parsed.rows), len(parsed.rejected), load_id)

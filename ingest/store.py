@@ -130,7 +130,7 @@ def ensure_raw_tables(conn: psycopg.Connection, sources) -> None:
     conn.execute(CORE_DDL)
     for source in sources:
         conn.execute(table_ddl(source.raw_table, source.columns))
-        if getattr(source, "version_key", None):  # change feeds: each version of a record once
+        if source.version_key:  # change feeds: each version of a record once
             name = source.raw_table.split(".")[1]
             conn.execute(
                 f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_version_key "
@@ -292,7 +292,7 @@ class Store:
                 self.source.columns,
                 load_id,
                 parsed.rows,
-                version_key=getattr(self.source, "version_key", None),
+                version_key=self.source.version_key,
             )
             if loaded != len(parsed.rows):
                 self.conn.execute("UPDATE raw.loads SET rows_loaded = %s WHERE load_id = %s", (loaded, load_id))

@@ -8,20 +8,27 @@ wins and revoked (已撤销) cases count nowhere — the mart's rules.
 revision is kept (a new revision is new content, hence a new load). District rows above the city
 row are bad rows (the share is exempt). The ytd-never-decreases rule needs the previous month,
 so it is checked in the warehouse (dbt + the gate), where every month's revisions are.
+
+Import-light at the top (the registry imports it when the DAG file is parsed): the HTTP, JSON and
+Arrow modules are imported inside ``fetch`` and ``parse``.
 """
 
 from __future__ import annotations
 
-from ingest.api import expect_keys, json_body, page_document, payload_json, retry_short
-from ingest.base import FeedError, Fetched, Parsed, Payload, Rejected, RowError
-from ingest.calendar import Rhythm
-from ingest.columnar import read_records
-from ingest.fields import Field, key
-from ingest.files import fetch_file
-from ingest.http import FeedClient, public_url
+from typing import TYPE_CHECKING
 
-CATEGORIES = {"专利侵权纠纷行政裁决", "假冒专利", "商标侵权", "商标假冒", "地理标志侵权", "其他"}
-STATUSES = {"办理中", "已结案", "已撤销"}
+from ingest.base import Agency, FeedError, Fetched, Parsed, Payload, Rejected, RowError, Source
+from ingest.calendar import Rhythm
+from ingest.fields import Field, key
+
+if TYPE_CHECKING:
+    from ingest.http import FeedClient
+
+# one connection and one credential for both endpoints
+AMR = Agency(4, "amr", "ipkpi_amr", "宁波市市场监管局", credential="X-Api-Key: <password>")
+# the contract's enumerations (SOURCES.md §4a), in its order
+CATEGORIES = ("专利侵权纠纷行政裁决", "假冒专利", "商标侵权", "商标假冒", "地理标志侵权", "其他")
+STATUSES = ("办理中", "已结案", "已撤销")
 
 # indicator -> (unit, basis), SOURCES.md §4b
 INDICATORS = {
@@ -73,9 +80,10 @@ STATISTIC = {f.source: f for f in STATISTICS_FIELDS}
 AT = {f.column: i for i, f in enumerate(STATISTICS_FIELDS, start=2)}  # a raw row's place of a column (after page, row)
 
 
-class AmrCases:
+class AmrCases(Source):
     name = "amr_cases"
-    conn_id = "ipkpi_amr"
+    agency = AMR
+    display_name = "宁波市市场监管局 行政执法案件"
     raw_table = "raw.amr_cases"
     # a revoked record counts in no KPI, in any month (SOURCES.md): vintages name it as a revision's reason
     revoked = ("status", "已撤销")
@@ -83,10 +91,11 @@ class AmrCases:
     rhythm = Rhythm(lag_days=1, revisable_months=0)
     version_key = ("case_id", "updated_at")
     fields = CASE_FIELDS
-    columns = tuple(f.raw_column for f in CASE_FIELDS)
-    extra_tables: dict = {}
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
+        from ingest.api import expect_keys, json_body, retry_short
+        from ingest.http import public_url
+
         headers = {"X-Api-Key": client.endpoint.password or ""}
         payloads: list[Payload] = []
         cursor = None
@@ -155,20 +164,24 @@ class AmrCases:
         )
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
+        from ingest.api import page_document
+        from ingest.columnar import read_records
+
         return read_records([(p.page, page_document(p, self.name, period)["items"]) for p in payloads], CASE_FIELDS)
 
 
-class AmrStatistics:
+class AmrStatistics(Source):
     name = "amr_statistics"
-    conn_id = "ipkpi_amr"
+    agency = AMR
+    display_name = "宁波市市场监管局 知识产权统计月报"
     raw_table = "raw.amr_statistics"
     # usually out two to three weeks after the month; revisions up to 12 months later
     rhythm = Rhythm(lag_days=23, revisable_months=12)
     fields = STATISTICS_FIELDS
-    columns = tuple(f.raw_column for f in STATISTICS_FIELDS)
-    extra_tables: dict = {}
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
+        from ingest.files import fetch_file
+
         # no ETag promised by this endpoint: the revision number inside is the change marker
         return fetch_file(
             client,
@@ -181,6 +194,8 @@ class AmrStatistics:
         )
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
+        from ingest.api import expect_keys, payload_json
+
         payload = payloads[0]
         doc = payload_json(payload, self.name, period)
         expect_keys(doc, ("period", "revision", "published_at", "rows"), self.name, period, payload.url)

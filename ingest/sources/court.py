@@ -6,26 +6,32 @@ checked against ``total``. A case appears again each time it changes: raw keeps 
 once (unique per ``case_no, updated_at``); the largest ``updated_at`` wins in the mart.
 Each page is decoded once, as it arrives; a month's records are read a column at a time
 (``ingest.columnar``).
+
+Import-light at the top (the registry imports it when the DAG file is parsed): the HTTP, JSON and
+Arrow modules are imported inside ``fetch`` and ``parse``.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pendulum
 
-from ingest.api import expect_keys, json_body, page_document, retry_short
-from ingest.base import FeedError, Fetched, Parsed, Payload
+from ingest.base import Agency, FeedError, Fetched, Parsed, Payload, Source
 from ingest.calendar import Rhythm
-from ingest.columnar import read_records
 from ingest.fields import key
-from ingest.http import FeedClient, public_url
 
+if TYPE_CHECKING:
+    from ingest.http import FeedClient
+
+COURT = Agency(1, "court", "ipkpi_court", "宁波市中级人民法院", credential="Authorization: Bearer <password>")
 PAGE_SIZE = 500  # the feed's maximum: fewest requests
-CASE_TYPES = {"民事", "刑事", "行政"}
-TRIAL_LEVELS = {"一审", "二审", "再审"}
-RIGHT_TYPES = {"专利", "商标", "著作权", "商业秘密", "植物新品种", "不正当竞争", "其他"}
-CLOSING_METHODS = {"判决", "调解", "撤诉", "驳回", "移送", "其他"}
+# the contract's enumerations (SOURCES.md §1), in its order
+CASE_TYPES = ("民事", "刑事", "行政")
+TRIAL_LEVELS = ("一审", "二审", "再审")
+RIGHT_TYPES = ("专利", "商标", "著作权", "商业秘密", "植物新品种", "不正当竞争", "其他")
+CLOSING_METHODS = ("判决", "调解", "撤诉", "驳回", "移送", "其他")
 
 FIELDS = (  # the JSON keys, in the order a record is checked: the first bad one names the reason
     key("case_no", "required", "text not null", note="案号"),
@@ -69,19 +75,21 @@ def check_total(total, page_size: int, max_pages: int, source: str, period: str,
         )
 
 
-class Court:
+class Court(Source):
     name = "court"
-    conn_id = "ipkpi_court"
+    agency = COURT
+    display_name = "宁波市中级人民法院 知识产权案件"
     raw_table = "raw.court_cases"
     # a window is complete when it ends; a version recorded late is re-read within settle_days
     rhythm = Rhythm(lag_days=1, revisable_months=0)
     page_size = PAGE_SIZE
     version_key = ("case_no", "updated_at")
     fields = FIELDS
-    columns = tuple(f.raw_column for f in FIELDS)
-    extra_tables: dict = {}
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
+        from ingest.api import expect_keys, json_body, retry_short
+        from ingest.http import public_url
+
         since, before = window(period)
         headers = {"Authorization": f"Bearer {client.endpoint.password or ''}"}
         payloads: list[Payload] = []
@@ -134,6 +142,9 @@ class Court:
         return Fetched(payloads)
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
+        from ingest.api import page_document
+        from ingest.columnar import read_records
+
         pages = [(p.page, page_document(p, self.name, period)) for p in payloads]
         parsed = read_records([(page, body["data"]) for page, body in pages], FIELDS)
         parsed.promised = pages[0][1]["total"]

@@ -9,6 +9,9 @@ The sheet is read by calamine (Rust: the XML parsed without a Python object per 
 times openpyxl's pace) and its rows checked a column at a time (``ingest.columnar``). The
 workbook typing rules (:func:`typed`) make its cells read as openpyxl's did;
 ``tests/ingest/test_customs.py`` holds the two readings to the same rows and quarantine rows.
+
+Import-light at the top (the registry imports it when the DAG file is parsed): the HTTP, Arrow,
+numpy and workbook modules are imported inside ``fetch`` and ``parse``.
 """
 
 from __future__ import annotations
@@ -16,16 +19,17 @@ from __future__ import annotations
 import datetime as dt
 import io
 from decimal import InvalidOperation
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ingest.base import Column, FeedError, Fetched, Parsed, Payload
+from ingest.base import Agency, Column, FeedError, Fetched, Parsed, Payload, Source
 from ingest.calendar import Rhythm
-from ingest.columnar import read_table
 from ingest.fields import Field, wan_4
-from ingest.files import check_zip, fetch_file
-from ingest.http import FeedClient
 from ingest.limits import Limits
+
+if TYPE_CHECKING:
+    from ingest.http import FeedClient
+
+CUSTOMS = Agency(2, "customs", "ipkpi_customs", "宁波海关", credential="X-Access-Key: <password>")
 
 SHEET = "查获明细"
 UNIT_LINE = "填报单位：宁波海关　　计量单位：件、万元"
@@ -43,11 +47,12 @@ HEADER = (
     "处置状态",
 )
 TOTAL_MARK = "合计"
-DIRECTIONS = {"进口", "出口"}
-CHANNELS = {"货运", "邮递", "快件", "旅检"}
-RIGHT_TYPES = {"商标权", "专利权", "著作权", "奥林匹克标志", "其他"}
-CAMPAIGNS = {"龙腾", "蓝网", "净网"}
-DISPOSITIONS = {"扣留", "没收", "放行"}
+# the contract's enumerations (SOURCES.md §2), in its order
+DIRECTIONS = ("进口", "出口")
+CHANNELS = ("货运", "邮递", "快件", "旅检")
+RIGHT_TYPES = ("商标权", "专利权", "著作权", "奥林匹克标志", "其他")
+CAMPAIGNS = ("龙腾", "蓝网", "净网")
+DISPOSITIONS = ("扣留", "没收", "放行")
 
 FIELDS = (  # the sheet's columns, in the order a row is checked: the first bad one names the reason
     Field("查扣编号", "seizure_no", "required", "text not null"),
@@ -94,14 +99,14 @@ def column_typed(column: tuple, kind: str) -> tuple:
     return column
 
 
-class Customs:
+class Customs(Source):
     name = "customs"
-    conn_id = "ipkpi_customs"
+    agency = CUSTOMS
+    display_name = "宁波海关 侵权货物查扣"
     raw_table = "raw.customs_seizures"
     # usually out three weeks after the month; a corrected workbook up to 12 months later
     rhythm = Rhythm(lag_days=27, revisable_months=12)
     fields = FIELDS
-    columns = tuple(f.raw_column for f in FIELDS)
     extra_tables = {
         "raw.customs_workbook_totals": (
             Column("title", "text", "row 1 of the sheet"),
@@ -112,6 +117,8 @@ class Customs:
     }
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
+        from ingest.files import check_zip, fetch_file
+
         year, month = period.split("-")
         fetched = fetch_file(
             client,
@@ -128,7 +135,11 @@ class Customs:
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
         """The sheet read by calamine (Rust: no Python object per XML node or cell), its rows
         checked a column at a time (``ingest.columnar``)."""
+        import numpy as np
         from python_calamine import CalamineWorkbook
+
+        from ingest.columnar import read_table
+        from ingest.files import check_zip
 
         payload = payloads[0]
         fail = lambda message: FeedError(self.name, period, payload.url, message)  # noqa: E731

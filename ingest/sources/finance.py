@@ -4,18 +4,26 @@ Quirks honoured: the BOM; the credential as an `access_token` query parameter (m
 archived URL, message and log); USCC check characters (GB 32100-2015) — a wrong one is a bad row;
 the file for M also re-lists older registrations whose status changed in M (latest file wins
 per 登记编号, the amount counts in the month of 登记日期: the mart's rules).
+
+Import-light at the top (the registry imports it when the DAG file is parsed): the HTTP and CSV
+reading modules are imported inside ``fetch`` and ``parse``.
 """
 
 from __future__ import annotations
 
-from ingest.base import Fetched, Parsed, Payload
+from typing import TYPE_CHECKING
+
+from ingest.base import Agency, Fetched, Parsed, Payload, Source
 from ingest.calendar import Rhythm
 from ingest.fields import Field
-from ingest.files import fetch_file, parse_csv
-from ingest.http import FeedClient
 
-PLEDGE_TYPES = {"专利权质押", "商标权质押", "著作权质押", "混合质押"}
-STATUSES = {"有效", "已注销", "已撤销"}
+if TYPE_CHECKING:
+    from ingest.http import FeedClient
+
+FINANCE = Agency(5, "finance", "ipkpi_finance", "地方金融监管部门", credential="?access_token=<password> (masked)")
+# the contract's enumerations (SOURCES.md §5), in its order
+PLEDGE_TYPES = ("专利权质押", "商标权质押", "著作权质押", "混合质押")
+STATUSES = ("有效", "已注销", "已撤销")
 
 
 FIELDS = (  # in the order a row is checked: the first bad field names the quarantine reason
@@ -31,20 +39,21 @@ FIELDS = (  # in the order a row is checked: the first bad field names the quara
 )
 
 
-class Finance:
+class Finance(Source):
     name = "finance"
-    conn_id = "ipkpi_finance"
+    agency = FINANCE
+    display_name = "知识产权质押融资登记"
     raw_table = "raw.finance_pledges"
     # a revoked record counts in no KPI, in any month (SOURCES.md): vintages name it as a revision's reason
     revoked = ("status", "已撤销")
     # usually out about two weeks after the month; a file may be re-issued up to 12 months later
     rhythm = Rhythm(lag_days=18, revisable_months=12)
     fields = FIELDS
-    columns = tuple(f.raw_column for f in FIELDS)
-    extra_tables: dict = {}
     encoding = "utf-8-sig"
 
     def fetch(self, client: FeedClient, period: str, etag: str | None) -> Fetched:
+        from ingest.files import fetch_file
+
         return fetch_file(
             client,
             self.name,
@@ -55,6 +64,8 @@ class Finance:
         )
 
     def parse(self, payloads: list[Payload], period: str) -> Parsed:
+        from ingest.files import parse_csv
+
         return parse_csv(payloads[0], self.name, period, encoding=self.encoding, fields=FIELDS)
 
 

@@ -315,7 +315,7 @@ def source_month_causes(conn: psycopg.Connection, number: int) -> dict[str, list
 
 
 def classify(conn, source: str, period: str, feed, was_held: bool, old_load, new_load) -> tuple[str, str]:
-    revoked = getattr(feed, "revoked", None)  # (column, value) of a record counting nowhere once revoked
+    revoked = feed.revoked if feed else None  # (column, value) of a record counting nowhere once revoked
     if revoked is not None:
         column, value = revoked
         count = sql.SQL("SELECT count(*) FROM {} WHERE load_id = %s AND {} = %s").format(
@@ -327,7 +327,7 @@ def classify(conn, source: str, period: str, feed, was_held: bool, old_load, new
             return "revoked_record", f"{now - before} record(s) {value} in {source} {period} (load {new_load})"
     if not was_held:
         return "late_month", f"{source} {period} first loaded (load {new_load})"
-    if "revision" in {c.name for c in getattr(feed, "columns", ())}:
+    if feed and "revision" in {c.name for c in feed.columns}:
         revisions = conn.execute(
             sql.SQL("SELECT load_id, max(revision) FROM {} WHERE load_id IN (%s, %s) GROUP BY load_id").format(
                 sql.SQL(feed.raw_table)
@@ -338,7 +338,7 @@ def classify(conn, source: str, period: str, feed, was_held: bool, old_load, new
         return "statistics_revision", (
             f"{source} {period} revision {numbers.get(new_load)} replaces revision {numbers.get(old_load)}"
         )
-    if getattr(feed, "version_key", None):  # a change feed: its window brought changed records
+    if feed and feed.version_key:  # a change feed: its window brought changed records
         return "other", f"{source} window {period} brought changed records (load {new_load} after {old_load})"
     return "reissued_file", f"{source} {period} re-issued (load {new_load} replaces {old_load})"
 
@@ -393,7 +393,7 @@ def record_revisions(
             reason, detail, cause = "rollback", f"rollback to {rollback_of}", None
         else:
             feed = connector(source) if source in SOURCES else None
-            cause, also = cause_of(grain, period, source, causes, bool(getattr(feed, "version_key", None)))
+            cause, also = cause_of(grain, period, source, causes, bool(feed and feed.version_key))
             if cause is None:
                 reason, detail = (
                     "other",
