@@ -7,9 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from ingest.registry import AGENCIES as DECLARED
+
 from .timeutil import TZ, parse_iso
 
-AGENCIES = ("court", "customs", "police", "amr", "finance")
+# one credential per agency the connectors declare (ingest.registry: its key in the credentials
+# file); tests/sandbox holds the route table to serve each of them
+AGENCIES = tuple(DECLARED)
 FAULT_KINDS = ("429", "500", "502", "503", "reset", "timeout", "short_page")
 # Opt-in hostile behaviours (README "Hostile mode"): mode -> the agencies it can apply to.
 # The body modes replace the body of a route's 200 answers; the others change a feed's paging.

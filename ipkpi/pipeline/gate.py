@@ -80,15 +80,13 @@ def load_suites(directory: Path = SUITES_DIR) -> list[dict]:
 
 
 def schema_expectations(spec: dict) -> list[dict]:
-    """A raw table's columns, as its connector declares them (``columns_from_connector``); Postgres'
+    """A raw table's columns, as its connector declares them (``from_connector``); Postgres'
     column types enforce the types."""
-    if not spec.get("columns_from_connector"):
+    if not spec.get("from_connector"):
         return []
-    from ingest.registry import SOURCES, connector
     from ingest.store import POSITION_COLUMNS
 
-    table = f"{spec['schema']}.{spec['table']}"
-    source = next(connector(name) for name in SOURCES if connector(name).raw_table == table)
+    source = connector_of(spec)
     columns = [c.name for c in (*POSITION_COLUMNS, *source.columns)]
     return [
         {
@@ -98,6 +96,54 @@ def schema_expectations(spec: dict) -> list[dict]:
             "meta": {"why": f"the raw table has the columns {source.name}'s connector declares"},
         }
     ]
+
+
+def connector_of(spec: dict):
+    """The connector whose raw table the suite checks."""
+    from ingest.registry import FEEDS
+
+    table = f"{spec['schema']}.{spec['table']}"
+    found = [source for source in FEEDS.values() if source.raw_table == table]
+    if not found:
+        raise ValueError(f"suite {spec['name']}: no connector declares the raw table {table}")
+    return found[0]
+
+
+NUMBER_KINDS = {"decimal", "integer", "wan"}
+
+
+def declared_rules(spec: dict) -> list[dict]:
+    """The row rules a raw table's connector declares with its fields (``from_connector``), in field
+    order: not null for every ``not null`` column, the contract's enumerations, the region codes,
+    no negative counts or amounts, 18-character USCCs. The suite's JSON holds the rest (keys,
+    cross-row checks), never a copy of these."""
+    if not spec.get("from_connector"):
+        return []
+    from ingest.fields import region_codes
+
+    def rule(kind: str, field, why: str | None = None, **kwargs) -> dict:
+        rule = {"type": kind, "kwargs": {"column": field.column, **kwargs}, "severity": "error"}
+        return {**rule, "meta": {"why": why}} if why else rule
+
+    rules = []
+    for f in connector_of(spec).fields:
+        if "not null" in f.pg_type:
+            rules.append(rule("expect_column_values_to_not_be_null", f))
+        if f.kind == "enum":
+            rules.append(rule("expect_column_values_to_be_in_set", f, value_set=list(f.allowed)))
+        elif f.kind == "region":
+            rules.append(rule("expect_column_values_to_be_in_set", f, value_set=sorted(region_codes())))
+        elif f.kind in NUMBER_KINDS:
+            rules.append(rule("expect_column_values_to_be_between", f, "no negative counts or amounts", min_value=0))
+        elif f.kind == "uscc":
+            rules.append(rule("expect_column_value_lengths_to_equal", f, value=18))
+    return rules
+
+
+def suite_expectations(spec: dict) -> list[dict]:
+    """Every expectation of a suite: the connector's declarations, then its JSON's, row rules folded."""
+    declared = declared_rules(spec)
+    return [*schema_expectations(spec), *one_scan({**spec, "expectations": [*declared, *spec["expectations"]]})]
 
 
 ROW_RULES = {
@@ -194,7 +240,7 @@ def run_gate(dsn: str, home: Path, candidate_schema: str, run_name: str) -> Gate
             (b for b in asset.batch_definitions if b.name == "whole_table"), None
         ) or asset.add_batch_definition_whole_table("whole_table")
         suite = gx.ExpectationSuite(name=spec["name"])
-        for e in [*schema_expectations(spec), *one_scan(spec)]:
+        for e in suite_expectations(spec):
             kwargs = dict(e["kwargs"])
             if "unexpected_rows_query" in kwargs:  # other candidate relations, by the candidate's schema
                 kwargs["unexpected_rows_query"] = kwargs["unexpected_rows_query"].replace(

@@ -2,7 +2,8 @@
 
 Configuration comes from the environment (documented in README.md); nothing secret is in the
 code or the repo. Secrets the embedded set-up needs (database passwords, Airflow's keys, the
-sandbox's credentials) are generated once into ``$IPKPI_HOME/secrets.json`` (mode 0600).
+sandbox's credentials) are generated once into ``$IPKPI_HOME/secrets.json`` (mode 0600); one that
+is missing — a new agency's credential — is added when first needed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from ingest import registry
 from ingest.calendar import TIMEZONE  # noqa: F401 - the project's one time zone, re-exported
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,7 +175,12 @@ def write_private(path: Path, text: str) -> None:
 
 
 DATABASE_LOGINS = ("postgres", "airflow", "ipkpi_owner", "ipkpi_runner", "bi_reader")
-SANDBOX_AGENCIES = ("court", "customs", "police", "amr", "finance")
+
+
+def sandbox_agencies() -> tuple[str, ...]:
+    """The credential key of every agency the connectors declare (ingest.registry.AGENCIES): the
+    sandbox's credentials, one per agency."""
+    return tuple(registry.AGENCIES)
 
 
 def load_or_create_secrets(path: Path) -> dict:
@@ -182,7 +189,7 @@ def load_or_create_secrets(path: Path) -> dict:
     data = json.loads(path.read_text()) if path.exists() else {}
     token = lambda: secrets.token_urlsafe(24)  # noqa: E731 - tiny local factory
     before = json.dumps(data, sort_keys=True)
-    for group, names in (("pg", DATABASE_LOGINS), ("sandbox", SANDBOX_AGENCIES)):
+    for group, names in (("pg", DATABASE_LOGINS), ("sandbox", sandbox_agencies())):
         members = data.setdefault(group, {})
         for name in names:
             members.setdefault(name, token())

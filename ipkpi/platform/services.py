@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ingest.registry import SOURCES
+from ingest.registry import AGENCIES, SOURCES
 from ipkpi.platform.config import ROOT, Settings, write_private
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
@@ -332,12 +332,14 @@ def wait_for_http(url: str, what: str, accept=lambda status: status == 200, time
 
 
 def default_connections(settings: Settings) -> dict[str, str]:
-    """AIRFLOW_CONN_* pointing at the sandbox, for every source the calling shell leaves unset."""
+    """AIRFLOW_CONN_* pointing at the sandbox, for every agency connection the calling shell leaves
+    unset, with the agency's sandbox credential (config.load_or_create_secrets adds it to a
+    secrets.json written before the agency was declared)."""
     conns = {}
-    for conn_id in SOURCE_CONN_IDS:
-        var = f"AIRFLOW_CONN_{conn_id.upper()}"
+    for agency in sorted(AGENCIES.values(), key=lambda a: a.conn_id):
+        var = f"AIRFLOW_CONN_{agency.conn_id.upper()}"
         if not os.environ.get(var):
-            password = settings.secrets["sandbox"][conn_id.removeprefix("ipkpi_")]
+            password = settings.secrets["sandbox"][agency.key]
             conns[var] = json.dumps({"conn_type": "http", "host": settings.sandbox_url, "password": password})
     return conns
 

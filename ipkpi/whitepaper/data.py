@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ingest.registry import FEEDS
 from ipkpi.mart import CITY, KpiValue, Mart, Publication, SourceMonth, SourcePayload, Target, connect
 
 # published has region codes only; the names are the administrative divisions (dbt seed ref_regions)
@@ -18,11 +19,8 @@ DISTRICTS = {
     "330203": "海曙区", "330205": "江北区", "330206": "北仑区", "330211": "镇海区", "330212": "鄞州区",
     "330213": "奉化区", "330225": "象山县", "330226": "宁海县", "330281": "余姚市", "330282": "慈溪市",
 }
-SOURCE_NAMES = {
-    "court": "宁波市中级人民法院 知识产权案件", "customs": "宁波海关 侵权货物查扣", "police": "宁波市公安局 知识产权刑事案件",
-    "amr_cases": "宁波市市场监管局 行政执法案件", "amr_statistics": "宁波市市场监管局 知识产权统计月报",
-    "finance": "知识产权质押融资登记",
-}
+# source -> what the paper calls it: each connector's declaration (ingest.registry)
+SOURCE_NAMES = {name: source.display_name for name, source in FEEDS.items()}
 
 
 class IncompleteYear(Exception):

@@ -15,6 +15,8 @@ import math
 from datetime import date, datetime, timedelta
 from typing import Dict, List, Optional
 
+from ingest.sources.police import LEAD_SOURCES, OFFENCES
+
 from ..regions import CITY, DISTRICT_WEIGHTS, UNKNOWN_CODES
 from ..rng import allocate, amounts_in_cents, cum, rng_for
 from ..timeutil import (
@@ -32,19 +34,13 @@ from .common import LRU, publication_time
 from .plan import POLICE_AMOUNT, POLICE_FILED, POLICE_SOLVED, POLICE_SUSPECTS
 
 HEADERS = ["案件编号", "立案日期", "破案日期", "案由", "涉案金额（元）", "打处人数", "专项行动", "线索来源", "区县代码"]
-OFFENCES = [
-    "假冒注册商标罪",
-    "销售假冒注册商标的商品罪",
-    "非法制造、销售非法制造的注册商标标识罪",
-    "假冒专利罪",
-    "侵犯著作权罪",
-    "销售侵权复制品罪",
-    "侵犯商业秘密罪",
-    "为境外窃取、刺探、收买、非法提供商业秘密罪",
-]
+# the 案由 and 线索来源 the export uses: the connector's declarations (the contract's lists, in its
+# order); the weights are the sandbox's own, one per value in that order
 OFFENCE_W = cum([34, 40, 10, 1, 8, 2.5, 4, 0.5])
-SOURCES = ["自行侦查", "群众举报", "行政移送-市场监管", "行政移送-海关", "上级交办"]
+SOURCES = LEAD_SOURCES
 SOURCE_W = cum([44, 20, 21, 8, 7])
+if len(OFFENCE_W) != len(OFFENCES) or len(SOURCE_W) != len(SOURCES):
+    raise ValueError("the police generator needs a weight per declared offence and lead source")
 _DIST = list(DISTRICT_WEIGHTS)
 _DIST_W = cum(DISTRICT_WEIGHTS.values())
 FIRST_GEN_YEAR = 2017

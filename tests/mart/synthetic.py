@@ -26,6 +26,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+# the contract's enumerations, as the connectors declare them (in the contract's order)
+from ingest.sources.amr import CATEGORIES as AMR_CATEGORIES
+from ingest.sources.court import CASE_TYPES as COURT_TYPES
+from ingest.sources.court import CLOSING_METHODS as METHODS
+from ingest.sources.court import RIGHT_TYPES as RIGHTS
+from ingest.sources.court import TRIAL_LEVELS as LEVELS
+from ingest.sources.finance import PLEDGE_TYPES
+from ingest.sources.police import LEAD_SOURCES as LEADS
+from ingest.sources.police import OFFENCES
+
 TZ = dt.timezone(dt.timedelta(hours=8))
 CITY = "330200"
 DISTRICTS = ("330203", "330205", "330212", "330281")
@@ -82,10 +92,6 @@ class World:
 
 
 # ------------------------------------------------------------------------------------------ court
-COURT_TYPES = ("民事", "刑事", "行政")
-LEVELS = ("一审", "二审", "再审")
-RIGHTS = ("专利", "商标", "著作权", "商业秘密", "植物新品种", "不正当竞争", "其他")
-METHODS = ("判决", "调解", "撤诉", "驳回", "移送", "其他")
 
 
 def court_versions(rng: random.Random) -> list[dict]:
@@ -140,7 +146,6 @@ def court_versions(rng: random.Random) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------ AMR
-AMR_CATEGORIES = ("专利侵权纠纷行政裁决", "假冒专利", "商标侵权", "商标假冒", "地理标志侵权", "其他")
 
 
 def amr_versions(rng: random.Random) -> list[dict]:
@@ -194,17 +199,6 @@ def amr_versions(rng: random.Random) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------ police
-OFFENCES = (
-    "假冒注册商标罪",
-    "销售假冒注册商标的商品罪",
-    "非法制造、销售非法制造的注册商标标识罪",
-    "假冒专利罪",
-    "侵犯著作权罪",
-    "销售侵权复制品罪",
-    "侵犯商业秘密罪",
-    "为境外窃取、刺探、收买、非法提供商业秘密罪",
-)
-LEADS = ("自行侦查", "群众举报", "行政移送-市场监管", "行政移送-海关", "上级交办")
 
 
 def police_files(rng: random.Random) -> dict[str, list[dict]]:
@@ -263,7 +257,6 @@ def police_files(rng: random.Random) -> dict[str, list[dict]]:
 
 
 # ------------------------------------------------------------------------------------------ finance
-PLEDGE_TYPES = ("专利权质押", "商标权质押", "著作权质押", "混合质押")
 
 
 def finance_files(rng: random.Random) -> dict[str, list[dict]]:
