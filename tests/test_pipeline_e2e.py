@@ -161,10 +161,10 @@ def test_failure_names_the_connection_alerts_and_keeps_the_publication(first_run
 
 def test_the_calling_shell_decides_source_and_warehouse(first_run, settings):
     """Other endpoints and another warehouse, with the services already running on the defaults."""
-    from ingest.registry import SOURCES
+    from ingest.registry import AGENCIES
     from sandbox import SandboxConfig, start_server
 
-    alt_keys = {a: f"alt-{a}-key" for a in ("court", "customs", "police", "amr", "finance")}
+    alt_keys = {a: f"alt-{a}-key" for a in AGENCIES}
     alt = start_server("127.0.0.1", 0, SandboxConfig(credentials=alt_keys))
     admin = settings.embedded_dsn("postgres", "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -172,9 +172,9 @@ def test_the_calling_shell_decides_source_and_warehouse(first_run, settings):
         conn.execute("CREATE DATABASE ipkpi_alt OWNER ipkpi_owner")
     alt_dsn = settings.embedded_dsn("ipkpi_alt", "ipkpi_owner")
     env = {"IPKPI_WAREHOUSE_DSN": alt_dsn}
-    for conn_id in set(SOURCES.values()):
-        env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
-            {"conn_type": "http", "host": alt.url, "password": alt_keys[conn_id.removeprefix("ipkpi_")]}
+    for agency in AGENCIES.values():
+        env[f"AIRFLOW_CONN_{agency.conn_id.upper()}"] = json.dumps(
+            {"conn_type": "http", "host": alt.url, "password": alt_keys[agency.key]}
         )
     try:
         main_fetches = rows(settings.warehouse_dsn, "SELECT count(*) FROM raw.fetches")

@@ -39,6 +39,8 @@ def test_the_registry_is_every_connector_module_of_ingest_sources():
         assert source.columns == tuple(f.raw_column for f in source.fields)
         # one Agency object per connection: the AMR's two endpoints share the agency's one credential
         assert registry.AGENCIES[source.agency.key] is source.agency
+        # tests and benches find an agency's credential by its connection id without the prefix
+        assert source.agency.conn_id == f"ipkpi_{source.agency.key}"
     assert registry.SOURCES["amr_cases"] == registry.SOURCES["amr_statistics"] == "ipkpi_amr"
 
 
