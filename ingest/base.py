@@ -114,7 +114,7 @@ class Agency:
     section: int  # its section of the contract (SOURCES.md §n): the order agencies are listed in
     key: str  # the credential's key in $IPKPI_HOME/secrets.json ("sandbox") and in the sandbox's credentials file
     conn_id: str  # the Airflow connection (AIRFLOW_CONN_<CONN_ID>), SOURCES.md
-    name: str  # as the white paper names it
+    name: str  # the agency's own name (the white paper prints each source's display_name)
     credential: str  # how its feed presents the connection's password (documentation; ``fetch`` does it)
 
 
@@ -142,12 +142,12 @@ class Source:
     def conn_id(self) -> str:
         return self.agency.conn_id
 
-    @property
+    @cached_property
     def columns(self) -> tuple[Column, ...]:
         """The raw table's columns, declared by the fields."""
         return tuple(f.raw_column for f in self.fields)
 
-    @property
+    @cached_property
     def enumerations(self) -> dict[str, tuple]:
         """Raw column -> the contract's values of each enumerated field, as declared."""
         return {f.column: tuple(f.allowed) for f in self.fields if f.kind == "enum"}
