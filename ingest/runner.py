@@ -7,8 +7,10 @@ interval, so a backfill of 96 months is one task per agency, not 96).
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -21,6 +23,11 @@ from ingest.registry import connector
 from ingest.store import Store, content_hash
 
 log = logging.getLogger("ipkpi.ingest")
+# months received (fetched, archived, parsed) at once, ahead of the one loading: a paged month is
+# hundreds of requests one after the other (an AMR month at ×100: ≈ 360), each a round trip in
+# which neither side computes; two months fetched side by side keep both cores busy. Memory: at
+# most this many months plus the one loading are held.
+READ_AHEAD = 2
 
 
 @dataclass
@@ -61,8 +68,8 @@ def ingest_months(
 ) -> IngestReport:
     """Bring ``months`` of a source into the raw layer. Idempotent per month.
 
-    One month is read ahead: while Postgres loads month M, a second thread fetches month M+1,
-    archives it (over its own connection) and parses it (HTTP waits, pyarrow, numpy and hashing
+    Months are read ahead: while Postgres loads month M, READ_AHEAD threads fetch months M+1, M+2,
+    archive them (over their own connection) and parse them (HTTP waits, pyarrow, numpy and hashing
     release the GIL), so the two CPUs work at once instead of taking turns. Months are still
     checked and loaded strictly in order, one transaction each, and an error surfaces at its own
     month, after the months before it are loaded; a payload is archived before anything reads it.
@@ -76,7 +83,7 @@ def ingest_months(
     report = IngestReport(source.name)
     client = FeedClient(endpoint, **(http_options or {}))
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{source.name}") as reader:
+        with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix=f"read-{source.name}") as reader:
             # the reader's own connection (for archiving) is opened while we open ours: two
             # password handshakes at once, not one after the other
             second = reader.submit(psycopg.connect, dsn, autocommit=True)
@@ -107,7 +114,7 @@ def load_in_order(
     at: datetime,
     progress=None,
 ) -> None:
-    """The month loop: ``reader`` receives month M+1 while this thread loads month M."""
+    """The month loop: ``reader`` receives the next READ_AHEAD months while this thread loads month M."""
     # the raw tables exist since set-up (ipkpi init): the tasks' login may not create tables
     for c in (conn, archive_conn):
         c.execute("SET ROLE ipkpi_loader")  # from here on: raw and quarantine, nothing else
@@ -115,17 +122,20 @@ def load_in_order(
     # read once: this task is the only writer of its source's months (max_active_runs=1)
     states = store.month_states(months)
 
-    def read(period: str) -> Future:
-        return reader.submit(receive, source, client, archive, period, states.get(period), run_id)
+    archiving = threading.Lock()  # the readers share the archive's connection: one month's transaction at a time
 
-    upcoming = read(months[0]) if months else None
-    for i, period in enumerate(months, start=1):
-        received = upcoming.result()  # a fetch that failed raises here, at its month
-        upcoming = read(months[i]) if i < len(months) else None
+    def read(period: str) -> Future:
+        return reader.submit(receive, source, client, archive, period, states.get(period), run_id, archiving)
+
+    upcoming = deque(read(period) for period in months[:READ_AHEAD])
+    for i, period in enumerate(months):
+        received = upcoming.popleft().result()  # a fetch that failed raises here, at its month
+        if i + READ_AHEAD < len(months):
+            upcoming.append(read(months[i + READ_AHEAD]))
         result = ingest_month(source, store, period, states.get(period), received, run_id, at)
         report.months.append(result)
         if progress:
-            progress(i, len(months), result)
+            progress(i + 1, len(months), result)
 
 
 @contextmanager
@@ -149,13 +159,20 @@ class Received:
 
 
 def receive(
-    source, client: FeedClient, archive: Store, period: str, state: dict | None, run_id: str | None
+    source,
+    client: FeedClient,
+    archive: Store,
+    period: str,
+    state: dict | None,
+    run_id: str | None,
+    archiving: threading.Lock | None = None,
 ) -> Received:
     held = state is not None and state["status"] == "available"
     fetched = source.fetch(client, period, etag=state["etag"] if held else None)
     received = Received(fetched)
     if fetched.payloads:
-        archive.archive(period, fetched.payloads, run_id)  # committed before anything parses it
+        with archiving or nullcontext():
+            archive.archive(period, fetched.payloads, run_id)  # committed before anything parses it
         try:
             received.parsed = source.parse(fetched.payloads, period)
         except FeedError as exc:  # kept, and raised in order by ingest_month
