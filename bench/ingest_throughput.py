@@ -8,7 +8,7 @@
 Three sides, each a fresh process timed whole (start-up included) and, in the same run, the part
 of it that does the load (start-up excluded):
 - **ipkpi**: bench/ingest_once.py — a cold interpreter imports the project (psycopg, requests,
-  pyarrow, numpy, openpyxl… what the feed's reader needs), then `ingest_months` fetches from the
+  pyarrow, numpy, calamine… what the feed's reader needs), then `ingest_months` fetches from the
   sandbox, archives every payload, parses, validates (quarantine) and COPYs into an emptied raw
   layer. Without start-up: `ingest_months` alone, after every import (bench/ingest_once.py LAZY).
 - **`psql \\copy`** of the same rows, already normalised (the raw table after ipkpi's load,

@@ -495,3 +495,26 @@ def test_json_pages_decode_as_the_standard_library_decodes_them(body):
         return
     got = decode_json(body, "court", "2020-03", "http://sandbox/x")
     assert repr(got) == repr(expected)  # nan == nan is false: compare what they print
+
+
+def test_reading_does_not_import_pandas(tmp_path):
+    """pyarrow would import pandas on its first use (≈ 0.8 s of every ingestion task's start-up);
+    ingest.columnar keeps it from doing so, and an explicit conversion to pandas still works."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    export = tmp_path / "police.csv"
+    export.write_bytes(Dataset().police_file("2020-03")[0])
+    script = (
+        "import sys\n"
+        "from ingest.base import Payload\n"
+        "from ingest.registry import connector\n"
+        "parsed = connector('police').parse([Payload('u', open(sys.argv[1], 'rb').read(), 200)], '2020-03')\n"
+        "assert len(parsed.rows) > 0\n"
+        "assert 'pandas' not in sys.modules, 'pandas imported'\n"
+        "assert type(parsed.rows.table.to_pandas()).__name__ == 'DataFrame'\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script, str(export)], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

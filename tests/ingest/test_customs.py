@@ -293,6 +293,19 @@ def test_calamine_reads_every_workbook_fault_as_openpyxl_did():
     assert rows >= 20 and rejected >= 20  # it cannot pass by refusing all, nor by taking all
 
 
+def test_numbers_only_columns_read_as_openpyxl_did():
+    """Counts, amounts and row numbers that are all numbers are read a column at a time
+    (ingest.columnar): the same answers as the readers, a negative, many places or a huge value included."""
+    amounts = [1.23456, 7, 0.00005, 2.00005, -1.5, 12.3, 0.5, 123456789.1234, 1e20, -0.0]
+    rows = []
+    for i, (quantity, amount) in enumerate(zip([120, -3, 0, 5, 2**40, 7, 9, 1, 2, 3], amounts), start=1):
+        row = edge_rows()[0]
+        row[0], row[7], row[8] = i, quantity, amount
+        rows.append(row)
+    good, bad = assert_same_reading(edge_workbook(rows), "2020-03")
+    assert good >= 5 and bad >= 2
+
+
 def test_an_error_cell_reads_as_empty():
     """The one rule calamine changes: it gives no value for an error cell (``#N/A``), so the cell is
     empty — an optional campaign is then none, a seizure number missing (openpyxl gave the text)."""
