@@ -2,7 +2,9 @@
 
     ipkpi whitepaper --year 2020 [--out DIR]
 
-writes ``DIR/2020/whitepaper-2020.html`` (with ``charts/*.png``) and ``whitepaper-2020.pdf``.
+writes ``DIR/2020/whitepaper-2020.html`` (with ``charts/*.png``), ``whitepaper-2020.pdf``, ``figures.json``
+(every printed figure traced to its KPI cell) and ``payloads-2020.csv`` (every payload's SHA-256 behind the
+year; 附录二 prints one checksum per source month).
 DIR defaults to ``$IPKPI_WHITEPAPER_DIR``, else ``whitepaper/`` at the repository root (gitignored).
 
 Modules: ``data`` (reads one publication through ``ipkpi.mart`` with the bi_reader role; refuses an

@@ -27,8 +27,16 @@ def setup():
         font_manager.fontManager.__init__()  # rescan: the fonts may have been installed after the cache
         if "Noto Sans CJK SC" not in {f.name for f in font_manager.fontManager.ttflist}:
             raise RuntimeError("font Noto Sans CJK SC not found: install fonts-noto-cjk (scripts/system-deps.sh)")
-    plt.rcParams.update({"font.family": FONT, "axes.unicode_minus": False, "figure.dpi": 100,
-                         "axes.spines.top": False, "axes.spines.right": False, "font.size": 10})
+    plt.rcParams.update(
+        {
+            "font.family": FONT,
+            "axes.unicode_minus": False,
+            "figure.dpi": 100,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "font.size": 10,
+        }
+    )
     warnings.filterwarnings("error", message=r".*[Gg]lyph .* missing.*")
     return plt
 
@@ -67,8 +75,13 @@ class Charts:
         ax.barh(labels, values, color=COLORS[0])
         total = sum(values) or 1
         for y, v in enumerate(values):
-            ax.text(v, y, f" {v:,.2f}" if v != int(v) else f" {int(v):,}" + f"（{v / total * 100:.1f}%）",
-                    va="center", fontsize=8)
+            ax.text(
+                v,
+                y,
+                f" {v:,.2f}" if v != int(v) else f" {int(v):,}" + f"（{v / total * 100:.1f}%）",
+                va="center",
+                fontsize=8,
+            )
         ax.set_title(title)
         ax.set_xlabel(unit)
         ax.margins(x=0.25)
@@ -84,8 +97,17 @@ class Charts:
         ax.grid(axis="y", alpha=0.3)
         return self._save(fig, name)
 
-    def trajectory(self, name: str, title: str, actual: dict[int, float], projected: dict[int, float],
-                   target: float, target_year: int, unit: str, scale: float = 1) -> str:
+    def trajectory(
+        self,
+        name: str,
+        title: str,
+        actual: dict[int, float],
+        projected: dict[int, float],
+        target: float,
+        target_year: int,
+        unit: str,
+        scale: float = 1,
+    ) -> str:
         fig, ax = self.plt.subplots(figsize=(6.4, 3.0))
         xs = sorted(actual)
         ax.plot(xs, [actual[x] / scale for x in xs], marker="o", color=COLORS[0], label="实际值")
@@ -103,8 +125,14 @@ class Charts:
         return self._save(fig, name)
 
 
-def project(history: dict[int, Decimal], target: Decimal, at_most: bool, target_year: int,
-            window: int = 3, horizon: int = HORIZON) -> dict:
+def project(
+    history: dict[int, Decimal],
+    target: Decimal,
+    at_most: bool,
+    target_year: int,
+    window: int = 3,
+    horizon: int = HORIZON,
+) -> dict:
     """At the recent growth rate (compound, over the last ``window`` years), when is the target met?
 
     Returns {rate_pct, projected: {year: value}, met_year (None if not by ``horizon``), met_by_target_year}.
@@ -127,5 +155,11 @@ def project(history: dict[int, Decimal], target: Decimal, at_most: bool, target_
             met_year = y
         if met_year is not None and y >= target_year:
             break
-    return {"rate_pct": rate * 100, "from_year": first, "last_year": last, "projected": projected,
-            "met_year": met_year, "met_by_target_year": met_year is not None and met_year <= target_year}
+    return {
+        "rate_pct": rate * 100,
+        "from_year": first,
+        "last_year": last,
+        "projected": projected,
+        "met_year": met_year,
+        "met_by_target_year": met_year is not None and met_year <= target_year,
+    }

@@ -16,8 +16,16 @@ from ipkpi.mart import CITY, KpiValue, Mart, Publication, SourceMonth, SourcePay
 
 # published has region codes only; the names are the administrative divisions (dbt seed ref_regions)
 DISTRICTS = {
-    "330203": "海曙区", "330205": "江北区", "330206": "北仑区", "330211": "镇海区", "330212": "鄞州区",
-    "330213": "奉化区", "330225": "象山县", "330226": "宁海县", "330281": "余姚市", "330282": "慈溪市",
+    "330203": "海曙区",
+    "330205": "江北区",
+    "330206": "北仑区",
+    "330211": "镇海区",
+    "330212": "鄞州区",
+    "330213": "奉化区",
+    "330225": "象山县",
+    "330226": "宁海县",
+    "330281": "余姚市",
+    "330282": "慈溪市",
 }
 # source -> what the paper calls it: each connector's declaration (ingest.registry)
 SOURCE_NAMES = {name: source.display_name for name, source in FEEDS.items()}
@@ -26,8 +34,13 @@ SOURCE_NAMES = {name: source.display_name for name, source in FEEDS.items()}
 class IncompleteYear(Exception):
     """The year is not (wholly) published: no paper with holes."""
 
-    def __init__(self, year: int, missing: dict[str, list[str]], incomplete_kpis: list[str] | None = None,
-                 reason: str | None = None):
+    def __init__(
+        self,
+        year: int,
+        missing: dict[str, list[str]],
+        incomplete_kpis: list[str] | None = None,
+        reason: str | None = None,
+    ):
         self.year, self.missing, self.incomplete_kpis = year, missing, incomplete_kpis or []
         lines = [reason or f"{year} 年数据尚未完整发布，拒绝生成白皮书 (year {year} is not completely published):"]
         for source, months in sorted(missing.items()):
@@ -73,14 +86,16 @@ class YearData:
     year: int
     publication: Publication
     catalogue: dict[str, dict]
-    city: dict[tuple[str, str], KpiValue]                 # (code, 'YYYY') -> city, year grain, every year
-    districts: dict[tuple[str, str], KpiValue]            # (code, region) -> year Y
+    city: dict[tuple[str, str], KpiValue]  # (code, 'YYYY') -> city, year grain, every year
+    districts: dict[tuple[str, str], KpiValue]  # (code, region) -> year Y
     breakdown: dict[tuple[str, str], dict[str, Decimal]]  # (code, dimension) -> member -> value, (city, year Y)
     breakdown_years: dict[tuple[str, str, str], dict[str, Decimal]]  # (code, dimension, 'YYYY') -> member -> value
     targets: list[Target]
     source_months: list[SourceMonth]
     payloads: list[SourcePayload]
-    revisions: list = field(default_factory=list)  # ipkpi.pipeline.vintages.Change: figures changed since the last paper
+    revisions: list = field(
+        default_factory=list
+    )  # ipkpi.pipeline.vintages.Change: figures changed since the last paper
 
     @property
     def publication_id(self) -> str:
@@ -114,13 +129,18 @@ def check_year(mart: Mart, year: int) -> None:
     available = {(m.source, m.period) for m in months if m.is_available}
     missing = missing_months(year, sources, available)
     values = mart.kpi_values("year", period=str(year))
-    incomplete = [f"{k.kpi_code} ({k.months_covered}/12)" for k in values
-                  if k.region_code == CITY and not k.is_complete]
+    incomplete = [
+        f"{k.kpi_code} ({k.months_covered}/12)" for k in values if k.region_code == CITY and not k.is_complete
+    ]
     if not sources:
         raise IncompleteYear(year, {}, reason=f"{year}: no source month is published")
     if not mart.holds("source_payloads"):
-        raise IncompleteYear(year, {}, reason="the publication predates published.source_payloads (the payload "
-                                              "checksums the appendix lists): run `ipkpi run` to republish")
+        raise IncompleteYear(
+            year,
+            {},
+            reason="the publication predates published.source_payloads (the payload "
+            "checksums the appendix lists): run `ipkpi run` to republish",
+        )
     if missing or incomplete or not values:
         raise IncompleteYear(year, missing, incomplete)
 
@@ -136,7 +156,15 @@ def load(year: int, dsn: str | None = None, publication_id: str | None = None) -
         for code, dimension, period, member, value in mart.kpi_breakdown("year", region_code=CITY):
             breakdown_years.setdefault((code, dimension, period), {})[member] = value
         return YearData(
-            year=year, publication=mart.require_publication(), catalogue=mart.kpi_catalogue(), city=city,
-            districts=districts, breakdown={(c, d): v for (c, d, p), v in breakdown_years.items() if p == str(year)},
-            breakdown_years=breakdown_years, targets=mart.targets(), source_months=mart.source_months(year),
-            payloads=mart.source_payloads(year), revisions=mart.revisions_since_last_paper(year))
+            year=year,
+            publication=mart.require_publication(),
+            catalogue=mart.kpi_catalogue(),
+            city=city,
+            districts=districts,
+            breakdown={(c, d): v for (c, d, p), v in breakdown_years.items() if p == str(year)},
+            breakdown_years=breakdown_years,
+            targets=mart.targets(),
+            source_months=mart.source_months(year),
+            payloads=mart.source_payloads(year),
+            revisions=mart.revisions_since_last_paper(year),
+        )

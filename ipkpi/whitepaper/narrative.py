@@ -69,8 +69,12 @@ def fmt_cell(column: str, value, unit: str | None = None) -> str:
     numbers as counts with thousands separators; names (years, load ids, codes) as they are."""
     if value is None:
         return "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) or column in NAMING_COLUMNS \
-            or column.endswith(("_id", "_code")):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, Decimal))
+        or column in NAMING_COLUMNS
+        or column.endswith(("_id", "_code"))
+    ):
         return str(value)
     v = Decimal(str(value))
     if column in ("value", "prev_value") and unit:
@@ -108,13 +112,26 @@ class Figures:
         """``text`` as printed, tied to the unrounded ``exact`` and the unit it is in (a KPI's own unit for a
         value, sum or target; % for growth, shares and attainment; 个百分点 for a rate's change)."""
         pub = self.data.publication_id
-        unit = MEASURE_UNITS.get(measure, "%" if measure.startswith("progress_") else None) \
-            or self.unit(kpi.split("[", 1)[0])
-        self.trace.append({"kpi": kpi, "period": period, "region": region, "measure": measure,
-                           "exact": str(exact), "unit": unit, "text": text, "publication_id": pub})
-        return Markup(f'<span class="fig" data-kpi="{escape(kpi)}" data-period="{escape(period)}" '
-                      f'data-region="{region}" data-measure="{measure}" data-exact="{escape(str(exact))}" '
-                      f'title="{escape(kpi)} · {escape(pub)}">{escape(text)}</span>')
+        unit = MEASURE_UNITS.get(measure, "%" if measure.startswith("progress_") else None) or self.unit(
+            kpi.split("[", 1)[0]
+        )
+        self.trace.append(
+            {
+                "kpi": kpi,
+                "period": period,
+                "region": region,
+                "measure": measure,
+                "exact": str(exact),
+                "unit": unit,
+                "text": text,
+                "publication_id": pub,
+            }
+        )
+        return Markup(
+            f'<span class="fig" data-kpi="{escape(kpi)}" data-period="{escape(period)}" '
+            f'data-region="{region}" data-measure="{measure}" data-exact="{escape(str(exact))}" '
+            f'title="{escape(kpi)} · {escape(pub)}">{escape(text)}</span>'
+        )
 
     def unit(self, code: str) -> str:
         return self.data.catalogue[code]["unit"]
@@ -177,7 +194,9 @@ class Figures:
 
     def share(self, code: str, dimension: str, member: str, years: list[int] | None = None) -> Markup:
         years = years or [self.data.year]
-        part = sum(Decimal(self.data.breakdown_years.get((code, dimension, str(y)), {}).get(member) or 0) for y in years)
+        part = sum(
+            Decimal(self.data.breakdown_years.get((code, dimension, str(y)), {}).get(member) or 0) for y in years
+        )
         whole = sum(Decimal(self.data.kpi(code, y).value) for y in years)
         if not whole:
             return Markup("—")
@@ -189,8 +208,9 @@ class Figures:
         v = self.data.breakdown.get((code, dimension), {}).get(member)
         if v is None:
             return Markup("—")
-        return self.span(f"{code}[{dimension}={member}]", str(self.data.year), "value", v,
-                         fmt_value(v, self.unit(code)))
+        return self.span(
+            f"{code}[{dimension}={member}]", str(self.data.year), "value", v, fmt_value(v, self.unit(code))
+        )
 
 
 def target_rows(data: YearData, figs: Figures) -> list[dict]:
@@ -203,13 +223,22 @@ def target_rows(data: YearData, figs: Figures) -> list[dict]:
         target = data.target(code)
         if target is None:
             raise LookupError(f"{code} {period} has a target value but published.targets has no target for it")
-        rows.append({"code": code, "name": figs.name(code), "target_year": period, "kind": "本年目标",
-                     "comparator": "≤" if target.at_most else "≥",
-                     "value": figs.value(code),
-                     "target": figs.span(code, period, "target", k.target_value, fmt_value(k.target_value, k.unit)),
-                     "attainment": figs.span(code, period, "attainment", k.attainment_pct,
-                                             f"{_q(k.attainment_pct, 1)}%") if k.attainment_pct is not None else "—",
-                     "met": k.target_met, "status": "完成" if k.target_met else "未完成"})
+        rows.append(
+            {
+                "code": code,
+                "name": figs.name(code),
+                "target_year": period,
+                "kind": "本年目标",
+                "comparator": "≤" if target.at_most else "≥",
+                "value": figs.value(code),
+                "target": figs.span(code, period, "target", k.target_value, fmt_value(k.target_value, k.unit)),
+                "attainment": figs.span(code, period, "attainment", k.attainment_pct, f"{_q(k.attainment_pct, 1)}%")
+                if k.attainment_pct is not None
+                else "—",
+                "met": k.target_met,
+                "status": "完成" if k.target_met else "未完成",
+            }
+        )
     for target in data.targets_ahead():
         code, period = target.kpi_code, str(target.target_year)
         this_year, current = data.target(code), data.kpi(code)
@@ -220,11 +249,18 @@ def target_rows(data: YearData, figs: Figures) -> list[dict]:
         v, t = Decimal(current.value), Decimal(target.target_value)
         progress = (t / v * 100) if target.at_most else (v / t * 100)
         met = v <= t if target.at_most else v >= t
-        rows.append({"code": code, "name": figs.name(code), "target_year": period, "kind": f"规划目标（{period}年）",
-                     "comparator": "≤" if target.at_most else "≥",
-                     "value": figs.value(code),
-                     "target": figs.span(code, period, "target", t, fmt_value(t, current.unit)),
-                     "attainment": figs.span(code, str(data.year), f"progress_{period}", progress,
-                                             f"{_q(progress, 1)}%"),
-                     "met": met, "status": "已提前达到" if met else "进行中，尚未达到"})
+        rows.append(
+            {
+                "code": code,
+                "name": figs.name(code),
+                "target_year": period,
+                "kind": f"规划目标（{period}年）",
+                "comparator": "≤" if target.at_most else "≥",
+                "value": figs.value(code),
+                "target": figs.span(code, period, "target", t, fmt_value(t, current.unit)),
+                "attainment": figs.span(code, str(data.year), f"progress_{period}", progress, f"{_q(progress, 1)}%"),
+                "met": met,
+                "status": "已提前达到" if met else "进行中，尚未达到",
+            }
+        )
     return rows

@@ -8,6 +8,8 @@ without Airflow; the 2020 paper is generated once through the command line.
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 import os
 import re
@@ -25,18 +27,46 @@ from tests.conftest import ipkpi
 from tests.test_publication import ingest, publish_once
 
 MONTHS = [f"{y}-{m:02d}" for y in range(2018, 2026) for m in range(1, 13)]
-HEADINGS = ["一、概述", "二、知识产权创造", "三、知识产权保护", "（一）司法保护", "（二）行政保护", "（三）刑事保护",
-            "（四）海关保护", "（五）社会共治", "四、知识产权运用", "五、目标完成情况", "六、分区县情况", "附录"]
+HEADINGS = [
+    "一、概述",
+    "二、知识产权创造",
+    "三、知识产权保护",
+    "（一）司法保护",
+    "（二）行政保护",
+    "（三）刑事保护",
+    "（四）海关保护",
+    "（五）社会共治",
+    "四、知识产权运用",
+    "五、目标完成情况",
+    "六、分区县情况",
+    "附录",
+]
 # the seeds README's published actuals for 2020 (and 2018–2020 sums), as the paper prints them
 SEED_ACTUALS_2020 = [
-    "新收知识产权案件5,054件", "民事4,092件", "刑事409件", "行政553件", "标的额累计13.30亿元",
-    "查处专利假冒侵权案件1,765件", "查处商标假冒侵权案件454件", "罚没款1,358.16万元",
-    "立案侦办侵犯知识产权犯罪案件217起", "破案191起", "打处犯罪嫌疑人279人", "涉案金额5.13亿元",
-    "累计查获侵权货物1,774批", "5,231.10万件", "案值1.80亿元",
-    "专利授权60,575件，同比增长35.28%", "有效发明专利拥有量30,551件，同比增长27.77%",
-    "PCT国际专利申请677件，同比增长89.11%", "有效注册商标321,457件，同比增长47.03%",
-    "马德里商标国际注册1,166件，同比增长10.10%", "地理标志55件，同比增长14.58%", "驰名商标99件，同比增长10.00%",
-    "作品著作权登记5,348件，同比增长55.01%", "贯标企事业单位502家",
+    "新收知识产权案件5,054件",
+    "民事4,092件",
+    "刑事409件",
+    "行政553件",
+    "标的额累计13.30亿元",
+    "查处专利假冒侵权案件1,765件",
+    "查处商标假冒侵权案件454件",
+    "罚没款1,358.16万元",
+    "立案侦办侵犯知识产权犯罪案件217起",
+    "破案191起",
+    "打处犯罪嫌疑人279人",
+    "涉案金额5.13亿元",
+    "累计查获侵权货物1,774批",
+    "5,231.10万件",
+    "案值1.80亿元",
+    "专利授权60,575件，同比增长35.28%",
+    "有效发明专利拥有量30,551件，同比增长27.77%",
+    "PCT国际专利申请677件，同比增长89.11%",
+    "有效注册商标321,457件，同比增长47.03%",
+    "马德里商标国际注册1,166件，同比增长10.10%",
+    "地理标志55件，同比增长14.58%",
+    "驰名商标99件，同比增长10.00%",
+    "作品著作权登记5,348件，同比增长55.01%",
+    "贯标企事业单位502家",
     "知识产权质押融资额64.17亿元",
 ]
 
@@ -64,8 +94,8 @@ def wp_dsn(settings, warehouse, sandbox, sandbox_credentials):
 
 @pytest.fixture(scope="module")
 def bi_dsn(wp_dsn, settings):
-    from ipkpi.platform.config import Settings
     from ipkpi.pipeline.warehouse import bi_reader_dsn
+    from ipkpi.platform.config import Settings
 
     return bi_reader_dsn(Settings.from_env())
 
@@ -78,8 +108,9 @@ def paper(wp_dsn, tmp_path_factory):
     folder = out / "2020"
     html = (folder / "whitepaper-2020.html").read_text(encoding="utf-8")
     pdf = folder / "whitepaper-2020.pdf"
-    pdf_text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
-                              check=True).stdout
+    pdf_text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     return {"dir": folder, "html": html, "pdf": pdf, "pdf_text": pdf_text, "stdout": result.stdout}
 
 
@@ -138,23 +169,35 @@ def test_every_printed_number_is_the_marts(paper, bi_dsn):
     parser.feed(paper["html"])
     assert len(parser.figs) > 200
     with psycopg.connect(bi_dsn) as conn:
-        pub, = conn.execute("SELECT publication_id FROM published.publication_log WHERE status = 'published' "
-                            "ORDER BY finished_at DESC LIMIT 1").fetchone()
-        at_most = {(c, str(y)) for c, y in conn.execute("SELECT kpi_code, target_year FROM published.targets "
-                                                       "WHERE comparator = '<='")}
-        values = {(c, p, r): (v, prev, yoy, tgt, att) for c, p, r, v, prev, yoy, tgt, att in conn.execute(
-            "SELECT kpi_code, period, region_code, value, prev_value, yoy_growth_pct, target_value, attainment_pct "
-            "FROM published.kpi_values WHERE grain = 'year'")}
-        parts = {(c, d, m, p): v for c, d, m, p, v in conn.execute(
-            "SELECT kpi_code, dimension, member, period, value FROM published.kpi_breakdown "
-            "WHERE grain = 'year' AND region_code = '330200'")}
+        (pub,) = conn.execute(
+            "SELECT publication_id FROM published.publication_log WHERE status = 'published' "
+            "ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
+        at_most = {
+            (c, str(y))
+            for c, y in conn.execute("SELECT kpi_code, target_year FROM published.targets WHERE comparator = '<='")
+        }
+        values = {
+            (c, p, r): (v, prev, yoy, tgt, att)
+            for c, p, r, v, prev, yoy, tgt, att in conn.execute(
+                "SELECT kpi_code, period, region_code, value, prev_value, yoy_growth_pct, target_value, attainment_pct "
+                "FROM published.kpi_values WHERE grain = 'year'"
+            )
+        }
+        parts = {
+            (c, d, m, p): v
+            for c, d, m, p, v in conn.execute(
+                "SELECT kpi_code, dimension, member, period, value FROM published.kpi_breakdown "
+                "WHERE grain = 'year' AND region_code = '330200'"
+            )
+        }
     assert pub in paper["html"]
     checked = 0
     for fig in parser.figs:
         assert fig["title"].endswith(f" · {pub}"), fig
         kpi, period, region, measure = fig["data-kpi"], fig["data-period"], fig["data-region"], fig["data-measure"]
         m = re.match(r"^(\w+)\[(\w+)=(.+)\]$", kpi)
-        code, dim, member = (m.groups() if m else (kpi, None, None))
+        code, dim, member = m.groups() if m else (kpi, None, None)
         if measure == "cagr":  # compound annual growth between the first and last year of the period
             first, last = period.split("-")
             v0, v1 = values[(code, first, region)][0], values[(code, last, region)][0]
@@ -174,8 +217,13 @@ def test_every_printed_number_is_the_marts(paper, bi_dsn):
             expected = parts[(code, dim, member, period)]
         else:
             v, prev, yoy, tgt, att = values[(code, period, region)]
-            expected = {"value": v, "yoy": yoy, "pp": None if prev is None else v - prev, "target": tgt,
-                        "attainment": att}.get(measure)
+            expected = {
+                "value": v,
+                "yoy": yoy,
+                "pp": None if prev is None else v - prev,
+                "target": tgt,
+                "attainment": att,
+            }.get(measure)
         assert expected is not None, fig
         shown, tolerance = parse_number(fig["text"].lstrip("≥≤ "))
         expected = abs(Decimal(str(expected))) if measure in ("yoy", "pp", "cagr") else Decimal(str(expected))
@@ -200,13 +248,18 @@ def test_growth_wording_follows_the_numbers(paper, bi_dsn):
     parser = Spans()
     parser.feed(paper["html"])
     with psycopg.connect(bi_dsn) as conn:
-        yoy = dict(conn.execute("SELECT kpi_code, yoy_growth_pct FROM published.kpi_values WHERE grain = 'year' "
-                                "AND period = '2020' AND region_code = '330200'").fetchall())
+        yoy = dict(
+            conn.execute(
+                "SELECT kpi_code, yoy_growth_pct FROM published.kpi_values WHERE grain = 'year' "
+                "AND period = '2020' AND region_code = '330200'"
+            ).fetchall()
+        )
     text = flat(re.sub(r"<[^>]+>", "", paper["html"]))
     assert "平均审理周期112.7天，同比下降5.12%" in text and yoy["court_avg_trial_days"] < 0
     assert "查处专利假冒侵权案件1,765件，同比增长47.08%" in text and yoy["amr_patent_cases_closed"] > 0
-    worded = re.findall(r'(增长|下降|提高|降低)<span class="fig"[^>]*data-measure="(?:yoy|pp)" data-exact="([^"]+)"',
-                        paper["html"])
+    worded = re.findall(
+        r'(增长|下降|提高|降低)<span class="fig"[^>]*data-measure="(?:yoy|pp)" data-exact="([^"]+)"', paper["html"]
+    )
     assert len(worded) > 50
     for word, exact in worded:
         assert (word in ("增长", "提高")) == (Decimal(exact) > 0), (word, exact)
@@ -235,8 +288,11 @@ def table_rows(html: str) -> list[tuple[list[str], list[list[str]]]]:
     tables = []
     for table in re.findall(r"<table[^>]*>(.*?)</table>", html, re.S):
         header = [html_lib.unescape(h) for h in re.findall(r"<th>(.*?)</th>", table)]
-        rows = [[html_lib.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-                for row in re.findall(r"<tr>(.*?)</tr>", table, re.S) if "<td" in row]
+        rows = [
+            [html_lib.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)
+            if "<td" in row
+        ]
         tables.append((header, rows))
     return tables
 
@@ -253,9 +309,9 @@ def test_appendix_values_are_formatted_by_unit(paper):
     figures = json.loads((paper["dir"] / "figures.json").read_text(encoding="utf-8"))
     printed = {(f["kpi"], f["period"], f["region"]): f["text"] for f in figures if f["measure"] == "value"}
 
-    # 附录二: payload sizes are counts
-    payloads = next(rows for header, rows in table_rows(appendix) if "SHA-256" in header)
-    sizes = [row[4] for row in payloads]
+    # 附录二: payload sizes (a source month's bytes) are counts
+    payloads = next(rows for header, rows in table_rows(appendix) if any(h.startswith("SHA-256") for h in header))
+    sizes = [row[3] for row in payloads]
     assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", size) for size in sizes) and any("," in size for size in sizes)
 
     # 附录三: a KPI's value (and previous value) in its unit, as the text prints the same figure
@@ -297,9 +353,13 @@ def test_structure_targets_trajectories_and_appendix(paper, bi_dsn):
     for heading in HEADINGS:
         assert heading in text
     with psycopg.connect(bi_dsn) as conn:
-        targets_2025 = [c for (c,) in conn.execute(
-            "SELECT kpi_code FROM published.kpi_values WHERE grain = 'year' AND period = '2025' "
-            "AND region_code = '330200' AND target_value IS NOT NULL")]
+        targets_2025 = [
+            c
+            for (c,) in conn.execute(
+                "SELECT kpi_code FROM published.kpi_values WHERE grain = 'year' AND period = '2025' "
+                "AND region_code = '330200' AND target_value IS NOT NULL"
+            )
+        ]
         catalogue = [c for (c,) in conn.execute("SELECT kpi_code FROM published.kpi_catalogue")]
     assert len(targets_2025) >= 8
     for code in targets_2025:
@@ -314,32 +374,66 @@ def test_structure_targets_trajectories_and_appendix(paper, bi_dsn):
     for source in SOURCES:
         assert source in text  # 附录二: each source's months and loads
     charts = sorted(p.name for p in (paper["dir"] / "charts").iterdir())
-    assert {"comp_court_case_type.png", "comp_customs_channel.png", "comp_pledge_type.png", "district_invention.png",
-            "trend_invention.png"} <= set(charts)
+    assert {
+        "comp_court_case_type.png",
+        "comp_customs_channel.png",
+        "comp_pledge_type.png",
+        "district_invention.png",
+        "trend_invention.png",
+    } <= set(charts)
 
 
 def test_appendix_lists_the_payload_checksums_that_fed_the_year(paper, wp_dsn):
-    # what raw holds (the owner can read it; the paper could not): each 2020 source month's current load
+    # what raw holds (the owner can read it; the paper could not): each 2020 source month's current load,
+    # its payloads in page order
     with psycopg.connect(wp_dsn) as conn:
-        expected = {(source, period, sha) for source, period, sha in conn.execute(
-            "SELECT m.source, m.period, unnest(l.payload_sha256s) FROM raw.source_months AS m "
-            "JOIN raw.loads AS l ON l.load_id = m.current_load_id WHERE m.period LIKE '2020-%'")}
+        pages = conn.execute(
+            "SELECT m.source, m.period, p.sha FROM raw.source_months AS m "
+            "JOIN raw.loads AS l ON l.load_id = m.current_load_id, "
+            "unnest(l.payload_sha256s) WITH ORDINALITY AS p(sha, position) "
+            "WHERE m.period LIKE '2020-%' ORDER BY m.source, m.period, p.position"
+        ).fetchall()
         archived = {sha for (sha,) in conn.execute("SELECT sha256 FROM raw.payloads")}
-    assert len(expected) >= 72 and {sha for _, _, sha in expected} <= archived
-    listed = set(re.findall(r'<tr><td class="code">(\w+)</td><td>(2020-\d\d)</td><td>\d+</td><td>\d*</td>'
-                            r'<td>[\d,]*</td><td class="code sha">([0-9a-f]{64})</td></tr>', paper["html"]))
+    assert len(pages) >= 72 and {sha for _, _, sha in pages} <= archived
+    months: dict[tuple[str, str], list[str]] = {}
+    for source, period, sha in pages:
+        months.setdefault((source, period), []).append(sha)
+    # both kinds of row are checked: months of one payload and paged months
+    assert {len(shas) == 1 for shas in months.values()} == {True, False}
+
+    # beside the paper, every page's checksum, in page order
+    with (paper["dir"] / "payloads-2020.csv").open(encoding="utf-8") as f:
+        listed_pages = sorted(csv.DictReader(f), key=lambda r: (r["source"], r["period"], int(r["position"])))
+    assert [(r["source"], r["period"], r["sha256"]) for r in listed_pages] == pages
+
+    # in the paper, one row per source month: the payload's checksum, or the digest of its pages' checksums
+    def digest(shas: list[str]) -> str:
+        return "摘要 " + hashlib.sha256("".join(f"{sha}\n" for sha in shas).encode()).hexdigest()
+
+    expected = {
+        (source, period, str(len(shas)), shas[0] if len(shas) == 1 else digest(shas))
+        for (source, period), shas in months.items()
+    }
+    listed = set(
+        re.findall(
+            r'<tr><td class="code">(\w+)</td><td>(2020-\d\d)</td><td>(\d+)</td><td>[\d,]*</td>'
+            r'<td class="code sha">((?:摘要 )?[0-9a-f]{64})</td></tr>',
+            paper["html"],
+        )
+    )
     assert listed == expected
     pdf_text = flat(paper["pdf_text"])
-    for _, _, sha in sorted(expected)[:20]:
-        assert sha in pdf_text  # the PDF prints them whole (wrapped lines joined)
+    for *_, sha in sorted(expected)[:20]:
+        assert sha.removeprefix("摘要 ") in pdf_text  # the PDF prints them whole (wrapped lines joined)
 
 
 def missing_glyphs(text: str) -> list[str]:
     """The characters of ``text`` Noto Sans CJK SC (what fontconfig gives for the paper's family) has no glyph for."""
     from fontTools.ttLib import TTCollection
 
-    font_file = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC"], capture_output=True, text=True,
-                               check=True).stdout
+    font_file = subprocess.run(
+        ["fc-match", "-f", "%{file}", "Noto Sans CJK SC"], capture_output=True, text=True, check=True
+    ).stdout
     assert "NotoSansCJK" in font_file, font_file
     cmap = TTCollection(font_file, lazy=True).fonts[0].getBestCmap()
     return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in cmap})
@@ -357,8 +451,9 @@ def test_pdf_embeds_noto_cjk_and_rasterises(paper, tmp_path):
     families = {r.split()[0].split("+", 1)[-1] for r in rows}
     assert all(f.startswith("Noto-Sans-CJK") or f == "DejaVu-Sans-Mono" for f in families), fonts
     assert missing_glyphs(paper["pdf_text"]) == []
-    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "3", str(paper["pdf"]), str(tmp_path / "p")],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "3", str(paper["pdf"]), str(tmp_path / "p")], check=True
+    )
     pages = sorted(tmp_path.glob("p-*.png"))
     assert len(pages) == 3 and all(p.stat().st_size > 10_000 for p in pages)
 
@@ -366,16 +461,32 @@ def test_pdf_embeds_noto_cjk_and_rasterises(paper, tmp_path):
 def test_html_in_headless_chromium_uses_noto_cjk(paper, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "chromium missing: scripts/system-deps.sh"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     url = (paper["dir"] / "whitepaper-2020.html").as_uri()
     shot = tmp_path / "shot.png"
     printed = tmp_path / "chromium.pdf"
-    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1000,1400", url],
-                   capture_output=True, timeout=90, check=True)
-    subprocess.run([chromium, *flags, "--no-pdf-header-footer", f"--print-to-pdf={printed}", url],
-                   capture_output=True, timeout=90, check=True)
+    subprocess.run(
+        [chromium, *flags, f"--screenshot={shot}", "--window-size=1000,1400", url],
+        capture_output=True,
+        timeout=90,
+        check=True,
+    )
+    subprocess.run(
+        [chromium, *flags, "--no-pdf-header-footer", f"--print-to-pdf={printed}", url],
+        capture_output=True,
+        timeout=90,
+        check=True,
+    )
     assert shot.stat().st_size > 20_000
     # Chromium's PDF names no fonts (Skia writes Type 3), so: the CSS family resolves to Noto Sans CJK
     # and that font has a glyph for every character of the page; and the text Chromium drew is the page's
@@ -383,8 +494,11 @@ def test_html_in_headless_chromium_uses_noto_cjk(paper, tmp_path):
     import html as html_lib
 
     assert missing_glyphs(html_lib.unescape(text)) == []
-    drawn = flat(subprocess.run(["pdftotext", "-enc", "UTF-8", str(printed), "-"], capture_output=True, text=True,
-                                check=True).stdout)
+    drawn = flat(
+        subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", str(printed), "-"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     for heading in HEADINGS:
         assert heading in drawn
     assert "查处专利假冒侵权案件1,765件" in drawn and "\ufffd" not in drawn
