@@ -186,7 +186,6 @@ class Paper:
     def __init__(self, data: YearData, out: Path):
         self.data = data
         self.year = data.year
-        self.out = out
         self.figs = Figures(data)
         self.charts = charts_mod.Charts(out / "charts")
 
@@ -572,7 +571,6 @@ class Paper:
         months: dict[tuple[str, str], list] = {}
         for p in sorted(self.data.payloads, key=lambda p: (p.source, p.period, p.payload_position)):
             months.setdefault((p.source, p.period), []).append(p)
-        self.write_payloads_csv()
         return [
             {
                 "source": source,
@@ -584,22 +582,6 @@ class Paper:
             }
             for (source, period), pages in months.items()
         ]
-
-    def write_payloads_csv(self) -> None:
-        with (self.out / f"payloads-{self.year}.csv").open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["source", "period", "position", "page", "bytes", "sha256"])
-            writer.writerows(
-                (
-                    p.source,
-                    p.period,
-                    p.payload_position,
-                    "" if p.page is None else p.page,
-                    "" if p.payload_bytes is None else p.payload_bytes,
-                    p.payload_sha256,
-                )
-                for p in self.data.payloads
-            )
 
     def warnings(self) -> list[dict]:
         """附录三: the gate's warnings, with their offending rows of the paper's year, formatted by unit."""
@@ -627,6 +609,24 @@ class Paper:
     def trace_rows(self) -> list[dict]:
         """附录四: every printed figure with its value, finer than printed, in its unit."""
         return [{**t, "exact_text": fmt_exact(t["exact"], t["unit"])} for t in self.figs.trace]
+
+
+def write_payloads_csv(path: Path, payloads) -> None:
+    """Every payload's checksum behind the year, beside the paper (附录二 prints one per source month)."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["source", "period", "position", "page", "bytes", "sha256"])
+        writer.writerows(
+            (
+                p.source,
+                p.period,
+                p.payload_position,
+                "" if p.page is None else p.page,
+                "" if p.payload_bytes is None else p.payload_bytes,
+                p.payload_sha256,
+            )
+            for p in payloads
+        )
 
 
 def pages_digest(pages) -> str:
@@ -678,6 +678,7 @@ def generate(
     html_path.write_text(html, encoding="utf-8")
     figures = json.dumps(ctx["figs"].trace, ensure_ascii=False, indent=1)
     (out / "figures.json").write_text(figures, encoding="utf-8")
+    write_payloads_csv(out / f"payloads-{year}.csv", data.payloads)
     if record:
         from ipkpi.pipeline.vintages import record_whitepaper
         from ipkpi.platform.config import Settings
