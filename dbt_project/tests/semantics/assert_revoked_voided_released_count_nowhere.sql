@@ -49,36 +49,36 @@ seizures_counting as (
                       where r.load_id = s.load_id and r.seizure_no = s.seizure_no and r.disposition = '放行')
 ),
 
+-- each KPI's recount per calendar month (one pass over the records), then summed over the
+-- months of each published period (a KPI with no record in a period recounts as 0)
+monthly as (
+    select 'amr_cases_closed' as kpi_code, date_trunc('month', closed_on)::date as month, count(*)::numeric as value
+    from amr_counting where status = '已结案' group by 2
+    union all
+    select 'amr_transfers_to_police', date_trunc('month', opened_on)::date, count(*)
+    from amr_counting where transferred_to_police group by 2
+    union all
+    select 'amr_fines', date_trunc('month', closed_on)::date, sum(fine_yuan)
+    from amr_counting where status = '已结案' group by 2
+    union all
+    select 'ip_pledge_registrations', date_trunc('month', registration_date)::date, count(*)
+    from pledges_counting group by 2
+    union all
+    select 'ip_pledge_amount', date_trunc('month', registration_date)::date, sum(amount_yuan)
+    from pledges_counting group by 2
+    union all
+    select 'customs_seizure_batches', date_trunc('month', seizure_date)::date, count(*)
+    from seizures_counting group by 2
+),
+
 recount as (
-    select 'amr_cases_closed' as kpi_code, p.grain, p.period,
-           (select count(*) from amr_counting as e
-            where e.status = '已结案' and e.closed_on >= p.start_date and e.closed_on < p.end_date) as value
+    select k.kpi_code, p.grain, p.period, coalesce(sum(m.value), 0) as value
     from periods as p
-    union all
-    select 'amr_transfers_to_police', p.grain, p.period,
-           (select count(*) from amr_counting as e
-            where e.transferred_to_police and e.opened_on >= p.start_date and e.opened_on < p.end_date)
-    from periods as p
-    union all
-    select 'amr_fines', p.grain, p.period,
-           (select coalesce(sum(e.fine_yuan), 0) from amr_counting as e
-            where e.status = '已结案' and e.closed_on >= p.start_date and e.closed_on < p.end_date)
-    from periods as p
-    union all
-    select 'ip_pledge_registrations', p.grain, p.period,
-           (select count(*) from pledges_counting as f
-            where f.registration_date >= p.start_date and f.registration_date < p.end_date)
-    from periods as p
-    union all
-    select 'ip_pledge_amount', p.grain, p.period,
-           (select coalesce(sum(f.amount_yuan), 0) from pledges_counting as f
-            where f.registration_date >= p.start_date and f.registration_date < p.end_date)
-    from periods as p
-    union all
-    select 'customs_seizure_batches', p.grain, p.period,
-           (select count(*) from seizures_counting as s
-            where s.seizure_date >= p.start_date and s.seizure_date < p.end_date)
-    from periods as p
+    cross join (values ('amr_cases_closed'), ('amr_transfers_to_police'), ('amr_fines'),
+                       ('ip_pledge_registrations'), ('ip_pledge_amount'), ('customs_seizure_batches')) as k (kpi_code)
+    left join monthly as m
+        on m.kpi_code = k.kpi_code and m.month >= p.start_date and m.month < p.end_date
+    group by k.kpi_code, p.grain, p.period
 )
 
 select v.kpi_code, v.grain, v.period, v.value as mart_value, r.value as recount
