@@ -14,19 +14,6 @@ from decimal import Decimal
 from ingest.registry import FEEDS
 from ipkpi.mart import CITY, KpiValue, Mart, Publication, SourceMonth, SourcePayload, Target, connect
 
-# published has region codes only; the names are the administrative divisions (dbt seed ref_regions)
-DISTRICTS = {
-    "330203": "海曙区",
-    "330205": "江北区",
-    "330206": "北仑区",
-    "330211": "镇海区",
-    "330212": "鄞州区",
-    "330213": "奉化区",
-    "330225": "象山县",
-    "330226": "宁海县",
-    "330281": "余姚市",
-    "330282": "慈溪市",
-}
 # source -> what the paper calls it: each connector's declaration (ingest.registry)
 SOURCE_NAMES = {name: source.display_name for name, source in FEEDS.items()}
 
@@ -88,14 +75,14 @@ class YearData:
     catalogue: dict[str, dict]
     city: dict[tuple[str, str], KpiValue]  # (code, 'YYYY') -> city, year grain, every year
     districts: dict[tuple[str, str], KpiValue]  # (code, region) -> year Y
+    district_names: dict[str, str]  # region_code -> name, in the published order (published.regions)
     breakdown: dict[tuple[str, str], dict[str, Decimal]]  # (code, dimension) -> member -> value, (city, year Y)
     breakdown_years: dict[tuple[str, str, str], dict[str, Decimal]]  # (code, dimension, 'YYYY') -> member -> value
     targets: list[Target]
     source_months: list[SourceMonth]
     payloads: list[SourcePayload]
-    revisions: list = field(
-        default_factory=list
-    )  # ipkpi.pipeline.vintages.Change: figures changed since the last paper
+    # ipkpi.pipeline.vintages.Change: figures changed since the last paper
+    revisions: list = field(default_factory=list)
 
     @property
     def publication_id(self) -> str:
@@ -161,6 +148,7 @@ def load(year: int, dsn: str | None = None, publication_id: str | None = None) -
             catalogue=mart.kpi_catalogue(),
             city=city,
             districts=districts,
+            district_names={code: name for code, name in mart.region_names().items() if code != CITY},
             breakdown={(c, d): v for (c, d, p), v in breakdown_years.items() if p == str(year)},
             breakdown_years=breakdown_years,
             targets=mart.targets(),

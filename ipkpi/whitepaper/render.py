@@ -18,7 +18,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from ipkpi.whitepaper import charts as charts_mod
-from ipkpi.whitepaper.data import DISTRICTS, SOURCE_NAMES, YearData, compress_months, load
+from ipkpi.whitepaper.data import SOURCE_NAMES, YearData, compress_months, load
 from ipkpi.whitepaper.narrative import Figures, fmt_cell, fmt_exact, fmt_value, growth_words, target_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -481,16 +481,17 @@ class Paper:
 
     def districts_section(self) -> dict:
         data, figs = self.data, self.figs
+        names = data.district_names
         rows = [
             {"name": name, "code": region, "cells": [figs.value(code, region=region) for code in DISTRICT_KPIS]}
-            for region, name in DISTRICTS.items()
+            for region, name in names.items()
         ]
         charts, lead = [], []
         for code, file in DISTRICT_CHARTS.items():
             values = {
                 region: k
                 for (c, region), k in data.districts.items()
-                if c == code and region in DISTRICTS and k.value is not None
+                if c == code and region in names and k.value is not None
             }
             if not values:
                 continue
@@ -499,15 +500,13 @@ class Paper:
                 self.charts.districts(
                     file,
                     f"{self.year}年各区县{figs.name(code)}",
-                    {DISTRICTS[r]: float(k.value) for r, k in values.items()},
+                    {names[r]: float(k.value) for r, k in values.items()},
                     label,
                     scale,
                 )
             )
             first = max(values, key=lambda region: values[region].value)
-            lead.append(
-                Markup(f"{escape(figs.name(code))}以{DISTRICTS[first]}最高（{figs.value(code, region=first)}）")
-            )
+            lead.append(Markup(f"{escape(figs.name(code))}以{names[first]}最高（{figs.value(code, region=first)}）"))
         return {
             "district_kpis": [figs.name(k) for k in DISTRICT_KPIS],
             "district_rows": rows,
