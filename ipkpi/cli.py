@@ -270,7 +270,10 @@ def print_headlines(settings: Settings) -> None:
     print(f"\npublication   {pub.publication_id if pub else '—'}")
     print(f"warehouse     {redact_dsn(settings.warehouse_dsn)}   (full: ipkpi dsn; BI: ipkpi dsn --role bi_reader)")
     print(f"Airflow UI    {settings.airflow_url}   (user ipkpi, password in {settings.airflow_home}/passwords.json)")
-    print("all KPIs      published.kpi_values (42 KPIs × year/month × city/districts); status: ipkpi status")
+    print(
+        f"all KPIs      published.kpi_values ({len(catalogue)} KPIs × year/month × city/districts);"
+        " status: ipkpi status"
+    )
 
 
 def cmd_status(settings: Settings, at: datetime | None = None) -> None:
