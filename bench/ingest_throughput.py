@@ -477,16 +477,10 @@ def report(results: list[dict], scale: int, months: list[str], repeat: int) -> s
         "Goals (start-up included on every side):",
         *goals,
         "",
-        "The sandbox serves from its warm cache, but still on this machine's two cores: its CPU seconds "
-        "during ipkpi's best run (inside ipkpi's time, as an agency's server would not be): "
-        + ", ".join(f"{r['feed']} {r['cpu_s']['ipkpi']['sandbox']:.1f} s" for r in results)
-        + ".",
-        "",
-    ]
-    lines += [
         "CPU seconds of each side's best run (process / Postgres / sandbox) and the wall-time floor they set "
         "on two cores (their sum / 2): ipkpi's process fetches, archives, parses, checks and copies; "
-        "its Postgres keeps every payload besides the rows.",
+        "its Postgres keeps every payload besides the rows. The sandbox serves from its warm cache, but "
+        "on the same two cores: its seconds are inside ipkpi's time, as an agency's server's would not be.",
         "",
         "| feed | ipkpi: process | Postgres | sandbox | floor s | \\copy: psql | Postgres | floor s "
         "| dlt: process | Postgres | floor s |",
@@ -500,7 +494,10 @@ def report(results: list[dict], scale: int, months: list[str], repeat: int) -> s
             ("dlt", ("process", "postgres")),
         ):
             c = r["cpu_s"].get(side)  # dlt's is absent under --no-dlt
-            cells += [f"{c[p]:.2f}" for p in parts] + [f"{sum(c.values()) / 2:.2f}"] if c else ["—"] * (len(parts) + 1)
+            if c:
+                cells += [f"{c[p]:.2f}" for p in parts] + [f"{sum(c.values()) / 2:.2f}"]
+            else:
+                cells += ["—"] * (len(parts) + 1)
         lines.append(f"| {r['feed']} | " + " | ".join(cells) + " |")
     lines.append("")
     dlt = next((r for r in results if r.get("dlt_version")), None)
